@@ -1,0 +1,117 @@
+/*
+ * xenfront/barrier.h: memory barriers and once-only accesses for memory
+ * shared with another domain.
+ *
+ * The other side of a shared page runs on another CPU (or, in the host
+ * simulator, another thread or process), so the compiler must neither cache,
+ * re-read, tear nor reorder accesses to shared fields, and the CPU must not
+ * reorder them where the protocol depends on order.
+ *
+ * XF_READ_ONCE/XF_WRITE_ONCE are for single scalar fields (indices, flags)
+ * of 1, 2, 4 or 8 bytes. A value read with XF_READ_ONCE is read exactly once:
+ * validate the copy, never the shared field again (the double-fetch class of
+ * bugs, XSA-155). Larger records are copied out with xf_copy_from_shared().
+ */
+#ifndef XENFRONT_BARRIER_H
+#define XENFRONT_BARRIER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define XF_BARRIER() __asm__ __volatile__("" ::: "memory")
+
+#if defined(__x86_64__) || defined(__i386__)
+/*
+ * x86 is TSO: loads are not reordered with loads, nor stores with stores, so
+ * rmb and wmb need only stop the compiler. Store->load reordering is real
+ * and needs a full fence: a locked add to the stack is as strong as mfence
+ * and cheaper (Linux does the same). Kernel code has no red zone (built with
+ * -mno-red-zone), so the word at -8(%rsp) may hold live data: add 0 to it.
+ */
+#if defined(__x86_64__)
+#define XF_MB()  __asm__ __volatile__("lock; addl $0,-4(%%rsp)" ::: "memory", "cc")
+#else
+#define XF_MB()  __asm__ __volatile__("lock; addl $0,-4(%%esp)" ::: "memory", "cc")
+#endif
+#define XF_RMB() XF_BARRIER()
+#define XF_WMB() XF_BARRIER()
+#elif defined(__aarch64__)
+/*
+ * Arm is weakly ordered. Xen's shared pages are normal cacheable memory
+ * shared in the inner shareable domain, so "ish" barriers suffice (Xen and
+ * Linux use the same for their rings).
+ */
+#define XF_MB()  __asm__ __volatile__("dmb ish" ::: "memory")
+#define XF_RMB() __asm__ __volatile__("dmb ishld" ::: "memory")
+#define XF_WMB() __asm__ __volatile__("dmb ishst" ::: "memory")
+#else
+#error "xenfront supports x86_64 and aarch64 (and i386 for host tests)"
+#endif
+
+/* The names Xen's io/ring.h expects; xenfront/xen.h defines them before it. */
+#ifndef xen_mb
+#define xen_mb()  XF_MB()
+#define xen_rmb() XF_RMB()
+#define xen_wmb() XF_WMB()
+#endif
+
+/*
+ * Once-only accesses. The volatile cast forces one access of the full width;
+ * the static assertion rejects types that would tear.
+ */
+#define XF_ONCE_OK_(x) \
+    _Static_assert(sizeof(x) == 1 || sizeof(x) == 2 || sizeof(x) == 4 || \
+                   sizeof(x) == 8, "XF_*_ONCE needs a 1, 2, 4 or 8 byte scalar")
+
+#define XF_READ_ONCE(x) __extension__({ \
+    XF_ONCE_OK_(x); \
+    (__typeof__(x))(*(const volatile __typeof__(x) *)&(x)); })
+
+#define XF_WRITE_ONCE(x, v) do { \
+    XF_ONCE_OK_(x); \
+    *(volatile __typeof__(x) *)&(x) = (v); } while (0)
+
+/*
+ * Copy a record out of shared memory exactly once. Byte-wise volatile reads
+ * so that the compiler cannot turn later uses of the private copy back into
+ * reads of the shared page (it could with plain memcpy and a local that it
+ * proves equal). Records on Xen's rings are at most a few hundred bytes.
+ */
+static inline void xf_copy_from_shared(void *dst, const volatile void *src, size_t len)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const volatile unsigned char *s = (const volatile unsigned char *)src;
+    size_t i = 0;
+
+    /* Word-wise where both are aligned: same once-only guarantee, 8x fewer loads. */
+    if ((((uintptr_t)d | (uintptr_t)s) & (sizeof(unsigned long) - 1)) == 0) {
+        for (; i + sizeof(unsigned long) <= len; i += sizeof(unsigned long))
+        {
+            unsigned long w = *(const volatile unsigned long *)(const volatile void *)(s + i);
+            __builtin_memcpy(d + i, &w, sizeof(w)); /* no aliasing of dst's type */
+        }
+    }
+    for (; i < len; i++)
+        d[i] = s[i];
+}
+
+/* Write a record into shared memory (the order within it does not matter). */
+static inline void xf_copy_to_shared(volatile void *dst, const void *src, size_t len)
+{
+    volatile unsigned char *d = (volatile unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    size_t i = 0;
+
+    if ((((uintptr_t)d | (uintptr_t)s) & (sizeof(unsigned long) - 1)) == 0) {
+        for (; i + sizeof(unsigned long) <= len; i += sizeof(unsigned long))
+        {
+            unsigned long w;
+            __builtin_memcpy(&w, s + i, sizeof(w));
+            *(volatile unsigned long *)(volatile void *)(d + i) = w;
+        }
+    }
+    for (; i < len; i++)
+        d[i] = s[i];
+}
+
+#endif /* XENFRONT_BARRIER_H */
