@@ -1,0 +1,86 @@
+#!/bin/sh
+# Run every test of xenfront, as CI does. Installs what it needs first.
+#
+#  1. host flavour, gcc, ASan + UBSan (-fno-sanitize-recover=all): whole suite
+#  2. host flavour, clang, warnings as errors: whole suite
+#  3. host flavour under valgrind (memcheck, leaks): whole suite
+#  4. freestanding flavours (x86_64 gcc and clang, aarch64 clang), warnings as
+#     errors, and the pick-and-link check of every archive
+#  5. install + pkg-config consumer, and meson-subproject consumer
+#  6. the benchmarks build (they are run by hand: scripts/bench.sh)
+#
+# Build directories go under build/test (override with XF_BUILD=DIR).
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+sh scripts/deps.sh
+
+B=${XF_BUILD:-$ROOT/build/test}
+rm -rf "$B"
+mkdir -p "$B"
+dirs=""
+section() { printf '\n===== %s =====\n' "$*"; }
+
+section "host gcc, ASan + UBSan"
+meson setup "$B/asan" --werror -Db_sanitize=address,undefined \
+    -Dc_args=-fno-sanitize-recover=all -Db_lundef=false >"$B/asan.setup.log"
+meson test -C "$B/asan" --print-errorlogs || true
+dirs="$dirs $B/asan"
+
+section "host clang, -Werror"
+CC=clang meson setup "$B/clang" --werror >"$B/clang.setup.log"
+meson test -C "$B/clang" --print-errorlogs || true
+dirs="$dirs $B/clang"
+
+section "host gcc under valgrind"
+meson setup "$B/valgrind" --werror >"$B/valgrind.setup.log"
+# Valgrind runs threads one at a time: the long concurrency runs use fewer
+# iterations here (they run in full in the two builds above).
+XF_RING_TEST_ITERS=20000 XF_VALGRIND=1 meson test -C "$B/valgrind" --print-errorlogs \
+    --timeout-multiplier 4 \
+    --wrap='valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' || true
+dirs="$dirs $B/valgrind"
+
+for x in x86_64-freestanding-gcc x86_64-freestanding-clang aarch64-freestanding-clang; do
+    section "freestanding $x"
+    meson setup "$B/$x" --cross-file "cross/$x.ini" >"$B/$x.setup.log"
+    meson test -C "$B/$x" --print-errorlogs || true
+    dirs="$dirs $B/$x"
+done
+
+section "pick and link: pkg-config after install, and meson subproject"
+consumer_ok=1
+meson setup "$B/install" --prefix="$B/prefix" -Dtests=disabled >"$B/install.setup.log" &&
+    meson install -C "$B/install" >"$B/install.log" || consumer_ok=0
+pcdir=$(dirname "$(find "$B/prefix" -name xfcommon.pc | head -n 1)")
+if [ "$consumer_ok" = 1 ] &&
+    cc -std=c11 -Wall -Wextra -Werror -o "$B/consumer-pc" scripts/consumer/consumer.c \
+        $(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs xfcommon) &&
+    "$B/consumer-pc"; then
+    echo "pkg-config consumer: ok"
+else
+    echo "pkg-config consumer: FAILED"; consumer_ok=0
+fi
+mkdir -p "$B/subproject/subprojects"
+cp scripts/consumer/meson.build scripts/consumer/consumer.c "$B/subproject/"
+ln -s "$ROOT" "$B/subproject/subprojects/xenfront"
+if meson setup "$B/subproject/build" "$B/subproject" >"$B/subproject.setup.log" &&
+    meson compile -C "$B/subproject/build" >"$B/subproject.build.log" &&
+    "$B/subproject/build/consumer"; then
+    echo "subproject consumer: ok"
+else
+    echo "subproject consumer: FAILED"; consumer_ok=0
+fi
+
+section "benchmarks build"
+bench_ok=1
+meson setup "$B/release" --buildtype=release >"$B/release.setup.log" &&
+    meson compile -C "$B/release" >"$B/release.build.log" || bench_ok=0
+[ "$bench_ok" = 1 ] && echo "benchmarks: built" || echo "benchmarks: build FAILED"
+
+section "summary"
+status=0
+python3 scripts/summarize.py $dirs || status=1
+[ "$consumer_ok" = 1 ] || { echo "consumer checks failed"; status=1; }
+[ "$bench_ok" = 1 ] || { echo "benchmark build failed"; status=1; }
+exit $status
