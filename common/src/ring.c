@@ -49,8 +49,8 @@ static int ring_setup(struct xf_generic_sring **sring, unsigned char **ents,
     return 0;
 }
 
-static inline void *slot(unsigned char *ents, uint32_t nr_ents,
-                         uint32_t ent_size, RING_IDX idx)
+static inline volatile void *slot(unsigned char *ents, uint32_t nr_ents,
+                                  uint32_t ent_size, RING_IDX idx)
 {
     return ents + (size_t)(idx & (nr_ents - 1)) * ent_size;
 }
@@ -136,13 +136,17 @@ static int front_refresh(struct xf_front_ring *r)
     /* A response answers a pushed request: there can never be more unread
      * responses than requests pushed and not yet answered. Anything else is
      * a back end writing garbage (or replaying), and consuming it would hand
-     * the driver stale or foreign slots. */
+     * the driver stale or foreign slots. A producer index is also monotonic:
+     * one below the snapshot already taken means the back end went back. */
     if (XF_UNLIKELY((RING_IDX)(prod - r->rsp_cons) >
-                    (RING_IDX)(r->req_pushed - r->rsp_cons))) {
+                    (RING_IDX)(r->req_pushed - r->rsp_cons) ||
+                    (RING_IDX)(prod - r->rsp_cons) <
+                    (RING_IDX)(r->rsp_avail - r->rsp_cons))) {
         r->error = -XF_EPROTO;
-        xf_log(XF_LOG_WARN, "ring %p: back end rsp_prod %u ahead of "
-               "requests pushed (%u, consumed %u)", (void *)r->sring,
-               prod, r->req_pushed, r->rsp_cons);
+        xf_log(XF_LOG_WARN, "ring %p: back end rsp_prod %u out of range "
+               "(requests pushed %u, responses seen %u, consumed %u)",
+               (void *)r->sring, prod, r->req_pushed, r->rsp_avail,
+               r->rsp_cons);
         return r->error;
     }
     /* Read the responses only after the index that covers them. */
@@ -172,8 +176,9 @@ int xf_front_ring_final_check(struct xf_front_ring *r)
 
     if (XF_UNLIKELY(r->error))
         return r->error;
-    if (r->rsp_cons != r->rsp_avail)
-        return (int)(RING_IDX)(r->rsp_avail - r->rsp_cons);
+    /* Like Xen's macro, count from a fresh rsp_prod even when responses are
+     * still pending from the last snapshot: the result is what is available
+     * now, not what was available at the last refresh. */
     rc = front_refresh(r);
     if (rc != 0)
         return rc;
@@ -199,6 +204,7 @@ int xf_back_ring_attach(struct xf_back_ring *r, void *shared, size_t bytes,
     if (rc != 0)
         return rc;
     r->rsp_prod_pvt = start;
+    r->rsp_pushed = start;
     r->req_cons = start;
     r->req_avail = start;
     return 0;
@@ -210,6 +216,7 @@ int xf_back_ring_init(struct xf_back_ring *r, void *shared, size_t bytes,
     return xf_back_ring_attach(r, shared, bytes, shape, 0);
 }
 
+/* Read and check req_prod; update the snapshot. */
 static int back_refresh(struct xf_back_ring *r)
 {
     RING_IDX prod = XF_READ_ONCE(r->sring->req_prod);
@@ -219,16 +226,35 @@ static int back_refresh(struct xf_back_ring *r)
      * answer, or the index is garbage. */
     if (XF_UNLIKELY((RING_IDX)(prod - r->rsp_prod_pvt) > r->nr_ents ||
                     (RING_IDX)(prod - r->req_cons) >
-                    (RING_IDX)(prod - r->rsp_prod_pvt))) {
+                    (RING_IDX)(prod - r->rsp_prod_pvt) ||
+                    (RING_IDX)(prod - r->req_cons) <
+                    (RING_IDX)(r->req_avail - r->req_cons))) {
         r->error = -XF_EPROTO;
-        xf_log(XF_LOG_WARN, "ring %p: front end req_prod %u overflows the "
-               "ring (responses produced %u)", (void *)r->sring, prod,
-               r->rsp_prod_pvt);
+        xf_log(XF_LOG_WARN, "ring %p: front end req_prod %u out of range "
+               "(responses produced %u, requests seen %u, consumed %u)",
+               (void *)r->sring, prod, r->rsp_prod_pvt, r->req_avail,
+               r->req_cons);
         return r->error;
     }
     XF_RMB();
     r->req_avail = prod;
     return (int)(RING_IDX)(prod - r->req_cons);
+}
+
+bool xf_back_ring_push(struct xf_back_ring *r)
+{
+    /* Xen's macro reads the old rsp_prod back from the page, where a hostile
+     * front end could rewrite it; our own record of it cannot be. */
+    RING_IDX old = r->rsp_pushed;
+    RING_IDX new = r->rsp_prod_pvt;
+    RING_IDX event;
+
+    XF_WMB();
+    XF_WRITE_ONCE(r->sring->rsp_prod, new);
+    r->rsp_pushed = new;
+    XF_MB();
+    event = XF_READ_ONCE(r->sring->rsp_event);
+    return (RING_IDX)(new - event) < (RING_IDX)(new - old);
 }
 
 int xf_back_ring_get_request(struct xf_back_ring *r, void *req)
@@ -258,29 +284,12 @@ int xf_back_ring_put_response(struct xf_back_ring *r, const void *rsp)
     return 0;
 }
 
-bool xf_back_ring_push(struct xf_back_ring *r)
-{
-    RING_IDX old = XF_READ_ONCE(r->sring->rsp_prod);
-    RING_IDX new = r->rsp_prod_pvt;
-    RING_IDX event;
-
-    /* Xen's macro reads the old rsp_prod from the page; the front end never
-     * writes it, so this is our own previous value. */
-    XF_WMB();
-    XF_WRITE_ONCE(r->sring->rsp_prod, new);
-    XF_MB();
-    event = XF_READ_ONCE(r->sring->rsp_event);
-    return (RING_IDX)(new - event) < (RING_IDX)(new - old);
-}
-
 int xf_back_ring_final_check(struct xf_back_ring *r)
 {
     int rc;
 
     if (XF_UNLIKELY(r->error))
         return r->error;
-    if (r->req_cons != r->req_avail)
-        return (int)(RING_IDX)(r->req_avail - r->req_cons);
     rc = back_refresh(r);
     if (rc != 0)
         return rc;

@@ -25,8 +25,8 @@
  * x86 is TSO: loads are not reordered with loads, nor stores with stores, so
  * rmb and wmb need only stop the compiler. Store->load reordering is real
  * and needs a full fence: a locked add to the stack is as strong as mfence
- * and cheaper (Linux does the same). Kernel code has no red zone (built with
- * -mno-red-zone), so the word at -8(%rsp) may hold live data: add 0 to it.
+ * and cheaper (Linux does the same). Adding 0 to the word below the stack
+ * pointer changes nothing, whatever lives there (red zone or interrupt frame).
  */
 #if defined(__x86_64__)
 #define XF_MB()  __asm__ __volatile__("lock; addl $0,-4(%%rsp)" ::: "memory", "cc")
@@ -72,10 +72,13 @@
     *(volatile __typeof__(x) *)&(x) = (v); } while (0)
 
 /*
- * Copy a record out of shared memory exactly once. Byte-wise volatile reads
- * so that the compiler cannot turn later uses of the private copy back into
- * reads of the shared page (it could with plain memcpy and a local that it
- * proves equal). Records on Xen's rings are at most a few hundred bytes.
+ * Copy a record out of shared memory exactly once. Volatile reads, so that
+ * the compiler cannot turn later uses of the private copy back into reads of
+ * the shared page (it may with plain memcpy when it proves the two equal).
+ * Reads are as wide as the source's alignment allows (8, then 4, 2, 1 bytes):
+ * aligned fields up to 8 bytes are therefore never torn, and ring slots of
+ * 12 or 28 bytes are still copied in a few loads. The destination is private
+ * and may have any alignment.
  */
 static inline void xf_copy_from_shared(void *dst, const volatile void *src, size_t len)
 {
@@ -83,31 +86,55 @@ static inline void xf_copy_from_shared(void *dst, const volatile void *src, size
     const volatile unsigned char *s = (const volatile unsigned char *)src;
     size_t i = 0;
 
-    /* Word-wise where both are aligned: same once-only guarantee, 8x fewer loads. */
-    if ((((uintptr_t)d | (uintptr_t)s) & (sizeof(unsigned long) - 1)) == 0) {
-        for (; i + sizeof(unsigned long) <= len; i += sizeof(unsigned long))
-        {
-            unsigned long w = *(const volatile unsigned long *)(const volatile void *)(s + i);
-            __builtin_memcpy(d + i, &w, sizeof(w)); /* no aliasing of dst's type */
+    if (((uintptr_t)s & 7) == 0) {
+        for (; i + 8 <= len; i += 8) {
+            uint64_t w = *(const volatile uint64_t *)(const volatile void *)(s + i);
+            __builtin_memcpy(d + i, &w, 8);
+        }
+    }
+    if ((((uintptr_t)s + i) & 3) == 0) {
+        for (; i + 4 <= len; i += 4) {
+            uint32_t w = *(const volatile uint32_t *)(const volatile void *)(s + i);
+            __builtin_memcpy(d + i, &w, 4);
+        }
+    }
+    if ((((uintptr_t)s + i) & 1) == 0) {
+        for (; i + 2 <= len; i += 2) {
+            uint16_t w = *(const volatile uint16_t *)(const volatile void *)(s + i);
+            __builtin_memcpy(d + i, &w, 2);
         }
     }
     for (; i < len; i++)
         d[i] = s[i];
 }
 
-/* Write a record into shared memory (the order within it does not matter). */
+/* Write a record into shared memory, as wide as the destination allows (the
+ * peer must not see torn aligned fields either). */
 static inline void xf_copy_to_shared(volatile void *dst, const void *src, size_t len)
 {
     volatile unsigned char *d = (volatile unsigned char *)dst;
     const unsigned char *s = (const unsigned char *)src;
     size_t i = 0;
 
-    if ((((uintptr_t)d | (uintptr_t)s) & (sizeof(unsigned long) - 1)) == 0) {
-        for (; i + sizeof(unsigned long) <= len; i += sizeof(unsigned long))
-        {
-            unsigned long w;
-            __builtin_memcpy(&w, s + i, sizeof(w));
-            *(volatile unsigned long *)(volatile void *)(d + i) = w;
+    if (((uintptr_t)d & 7) == 0) {
+        for (; i + 8 <= len; i += 8) {
+            uint64_t w;
+            __builtin_memcpy(&w, s + i, 8);
+            *(volatile uint64_t *)(volatile void *)(d + i) = w;
+        }
+    }
+    if ((((uintptr_t)d + i) & 3) == 0) {
+        for (; i + 4 <= len; i += 4) {
+            uint32_t w;
+            __builtin_memcpy(&w, s + i, 4);
+            *(volatile uint32_t *)(volatile void *)(d + i) = w;
+        }
+    }
+    if ((((uintptr_t)d + i) & 1) == 0) {
+        for (; i + 2 <= len; i += 2) {
+            uint16_t w;
+            __builtin_memcpy(&w, s + i, 2);
+            *(volatile uint16_t *)(volatile void *)(d + i) = w;
         }
     }
     for (; i < len; i++)

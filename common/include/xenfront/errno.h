@@ -15,7 +15,7 @@
 #define XF_EPERM      XEN_EPERM
 #define XF_ENOENT     XEN_ENOENT
 #define XF_ESRCH      XEN_ESRCH
-#define XF_EINTR      XEN_EINTR
+#define XF_EINTR      4  /* Xen lists it only for its own build (__XEN__) */
 #define XF_EIO        XEN_EIO
 #define XF_ENXIO      XEN_ENXIO
 #define XF_E2BIG      XEN_E2BIG

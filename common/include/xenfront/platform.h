@@ -90,7 +90,9 @@ void xf_plat_page_free(void *va, size_t npages);
 /*
  * The guest frame number (gfn: the guest-physical address >> 12) of the 4 KiB
  * page containing va. va is always inside memory from xf_plat_page_alloc()
- * or the shared_info/grant-table pages the library mapped itself.
+ * or the shared_info/grant-table pages the library mapped itself; the
+ * libraries never ask about any other address. (An implementation may return
+ * ~(xen_pfn_t)0 for one it does not know, as the simulator does.)
  */
 xen_pfn_t xf_plat_virt_to_gfn(const void *va);
 

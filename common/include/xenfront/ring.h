@@ -136,6 +136,7 @@ static inline int xf_front_ring_error(const struct xf_front_ring *r)
     return r->error;
 }
 
+
 /*
  * Copy one request (shape.req_size bytes) into the next free slot. Not
  * visible to the back end until xf_front_ring_push().
@@ -153,9 +154,10 @@ bool xf_front_ring_push(struct xf_front_ring *r);
 /*
  * Take the next response: copy it (shape.rsp_size bytes) into *rsp once.
  * Returns 1 if one was copied, 0 if none is available, -XF_EPROTO if the
- * back end's rsp_prod ran ahead of the requests pushed (the ring is then
- * broken and *rsp untouched). The response's contents are the caller's to
- * validate (its id against requests outstanding, its status, lengths).
+ * back end's rsp_prod ran ahead of the requests pushed or went backwards
+ * (the ring is then broken and *rsp untouched). The response's contents are
+ * the caller's to validate (its id against requests outstanding, its
+ * status, lengths).
  */
 int xf_front_ring_get_response(struct xf_front_ring *r, void *rsp);
 
@@ -179,6 +181,7 @@ struct xf_back_ring {
     uint32_t nr_ents;
     struct xf_ring_shape shape;
     RING_IDX rsp_prod_pvt;           /* next response slot to fill        */
+    RING_IDX rsp_pushed;             /* last rsp_prod made visible        */
     RING_IDX req_cons;               /* next request to consume           */
     RING_IDX req_avail;              /* checked snapshot of req_prod      */
     int error;
@@ -204,7 +207,7 @@ static inline int xf_back_ring_error(const struct xf_back_ring *r)
 /*
  * Take the next request, copied once into *req. Returns 1, 0 if none, or
  * -XF_EPROTO if req_prod claims more requests than the ring can hold
- * beyond the responses produced (broken from then on).
+ * beyond the responses produced, or went backwards (broken from then on).
  */
 int xf_back_ring_get_request(struct xf_back_ring *r, void *req);
 

@@ -1,0 +1,456 @@
+/*
+ * The platform seam (xf_plat_*) over the simulator, the hypercall entry
+ * points for any caller domain, and the helpers tests use to act as another
+ * domain. Every entry takes the state lock, so hypercalls from threads and
+ * processes are serialised like a single-CPU hypervisor.
+ */
+#include "private.h"
+
+/* The process default for threads without xf_sim_set_current(). */
+struct xf_sim *xf_sim_default_;
+domid_t xf_sim_default_domid_;
+
+static __thread struct xf_sim *tl_sim;
+static __thread domid_t tl_domid;
+
+void xf_sim_set_current(struct xf_sim *sim, domid_t domid)
+{
+    tl_sim = sim;
+    tl_domid = domid;
+}
+
+static struct xf_sim *cur(domid_t *domid)
+{
+    if (tl_sim != NULL) {
+        *domid = tl_domid;
+        return tl_sim;
+    }
+    *domid = xf_sim_default_domid_;
+    return xf_sim_default_;
+}
+
+/* ------------------------------------------------------------------------
+ * Hypercalls as any caller.
+ */
+#define ENTER(sim, caller, d) \
+    struct sim_dom *d; \
+    if ((sim) == NULL) \
+        return -XF_ENOSYS; \
+    sim_lock(sim); \
+    d = sim_find((sim), (caller)); \
+    if (d == NULL) { \
+        sim_unlock(sim); \
+        return -XF_ESRCH; \
+    }
+
+long xf_sim_event_channel_op(struct xf_sim *sim, domid_t caller, int cmd, void *arg)
+{
+    ENTER(sim, caller, d);
+    long rc = sim_evtchn_op(sim, d, cmd, arg);
+    sim_unlock(sim);
+    return rc;
+}
+
+long xf_sim_grant_table_op(struct xf_sim *sim, domid_t caller, unsigned int cmd, void *uop,
+                           unsigned int count)
+{
+    ENTER(sim, caller, d);
+    long rc = sim_gnttab_op(sim, d, cmd, uop, count);
+    sim_unlock(sim);
+    return rc;
+}
+
+long xf_sim_memory_op(struct xf_sim *sim, domid_t caller, unsigned int cmd, void *arg)
+{
+    ENTER(sim, caller, d);
+    long rc = arg == NULL ? -XF_EFAULT : sim_memory_op(sim, d, cmd, arg);
+    sim_unlock(sim);
+    return rc;
+}
+
+long xf_sim_hvm_op(struct xf_sim *sim, domid_t caller, unsigned int cmd, void *arg)
+{
+    ENTER(sim, caller, d);
+    long rc = sim_hvm_op(sim, d, cmd, arg);
+    sim_unlock(sim);
+    return rc;
+}
+
+long xf_sim_sched_op(struct xf_sim *sim, domid_t caller, int cmd, void *arg)
+{
+    ENTER(sim, caller, d);
+    long rc = sim_sched_op(sim, d, cmd, arg);
+    sim_unlock(sim);
+    return rc;
+}
+
+long xf_sim_console_io(struct xf_sim *sim, domid_t caller, int cmd, unsigned int count, char *buf)
+{
+    ENTER(sim, caller, d);
+    long rc = sim_console_io(sim, d, cmd, count, buf);
+    sim_unlock(sim);
+    return rc;
+}
+
+long xf_sim_xen_version(struct xf_sim *sim, domid_t caller, int cmd, void *arg)
+{
+    ENTER(sim, caller, d);
+    long rc = sim_xen_version(sim, d, cmd, arg);
+    sim_unlock(sim);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The seam.
+ */
+long xf_plat_event_channel_op(int cmd, void *arg)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    return xf_sim_event_channel_op(sim, id, cmd, arg);
+}
+
+long xf_plat_grant_table_op(unsigned int cmd, void *uop, unsigned int count)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    return xf_sim_grant_table_op(sim, id, cmd, uop, count);
+}
+
+long xf_plat_memory_op(unsigned int cmd, void *arg)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    return xf_sim_memory_op(sim, id, cmd, arg);
+}
+
+long xf_plat_hvm_op(unsigned int cmd, void *arg)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    return xf_sim_hvm_op(sim, id, cmd, arg);
+}
+
+long xf_plat_sched_op(int cmd, void *arg)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    return xf_sim_sched_op(sim, id, cmd, arg);
+}
+
+long xf_plat_console_io(int cmd, unsigned int count, char *buf)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    return xf_sim_console_io(sim, id, cmd, count, buf);
+}
+
+long xf_plat_xen_version(int cmd, void *arg)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    return xf_sim_xen_version(sim, id, cmd, arg);
+}
+
+void *xf_plat_page_alloc(size_t npages)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    struct sim_dom *d;
+    void *va = NULL;
+
+    if (sim == NULL || npages == 0)
+        return NULL;
+    sim_lock(sim);
+    d = sim_find(sim, id);
+    if (d != NULL) {
+        long first = sim_alloc_frames(d, npages);
+        if (first >= 0) {
+            va = view_gfn_va(sim, d, (uint64_t)first);
+            if (va != NULL)
+                memset(va, 0, npages * PAGE);
+            else
+                sim_free_frames(d, (uint64_t)first, npages);
+        }
+    }
+    sim_unlock(sim);
+    return va;
+}
+
+/* The domain whose view (in this process) holds va, and the gfn. */
+static struct sim_dom *va_owner(struct xf_sim *sim, domid_t prefer, const void *va,
+                                uint64_t *gfn)
+{
+    const uint8_t *p = va;
+    struct sim_dom *pd = sim_find(sim, prefer);
+
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < XF_SIM_MAX_DOMAINS; i++) {
+            struct sim_dom *d = &sim->hv->doms[i];
+            struct sim_view *v = &sim->views[i];
+            if (!d->in_use || v->gen != d->gen || (pass == 0 && d != pd))
+                continue;
+            if (p >= v->base && p < v->base + v->span_frames * PAGE) {
+                *gfn = (uint64_t)(p - v->base) / PAGE;
+                return d;
+            }
+        }
+    }
+    return NULL;
+}
+
+void xf_plat_page_free(void *va, size_t npages)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    struct sim_dom *d;
+    uint64_t gfn;
+
+    if (sim == NULL || va == NULL)
+        return;
+    sim_lock(sim);
+    d = va_owner(sim, id, va, &gfn);
+    if (d != NULL)
+        sim_free_frames(d, gfn, npages);
+    sim_unlock(sim);
+}
+
+xen_pfn_t xf_plat_virt_to_gfn(const void *va)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    uint64_t gfn = ~(uint64_t)0;
+
+    if (sim == NULL)
+        return ~(xen_pfn_t)0;
+    sim_lock(sim);
+    if (va_owner(sim, id, va, &gfn) == NULL)
+        gfn = ~(uint64_t)0;
+    sim_unlock(sim);
+    return (xen_pfn_t)gfn;
+}
+
+int xf_plat_foreign_range(void **va, xen_pfn_t *first_gfn, size_t *npages)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    struct sim_dom *d;
+    struct sim_view *v;
+    int rc = -XF_ENOSYS;
+
+    if (sim == NULL)
+        return rc;
+    sim_lock(sim);
+    d = sim_find(sim, id);
+    if (d != NULL && d->foreign_frames != 0 && (v = view_get(sim, d)) != NULL) {
+        *va = v->base + foreign_first(d) * PAGE;
+        *first_gfn = (xen_pfn_t)foreign_first(d);
+        *npages = d->foreign_frames;
+        rc = 0;
+    }
+    sim_unlock(sim);
+    return rc;
+}
+
+uint64_t xf_plat_now_ns(void)
+{
+    return sim_now_ns();
+}
+
+int xf_plat_wait(uint64_t deadline_ns)
+{
+    domid_t id;
+    struct xf_sim *sim = cur(&id);
+    int rc = 0;
+
+    if (sim == NULL)
+        return -XF_ETIMEDOUT;
+    sim_lock(sim);
+    for (;;) {
+        struct sim_dom *d = sim_find(sim, id);
+        if (d == NULL)
+            break;
+        if (AT_LOAD(&sim_shinfo(sim, d)->vcpu_info[0].evtchn_upcall_pending)) {
+            sim_deliver_upcalls_locked(sim, id);
+            break;
+        }
+        if (sim_cond_wait(sim, deadline_ns) == -XF_ETIMEDOUT) {
+            d = sim_find(sim, id);
+            if (d == NULL || !AT_LOAD(&sim_shinfo(sim, d)->vcpu_info[0].evtchn_upcall_pending))
+                rc = -XF_ETIMEDOUT;
+            else
+                sim_deliver_upcalls_locked(sim, id);
+            break;
+        }
+    }
+    sim_unlock(sim);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Helpers for tests acting as a domain.
+ */
+int xf_sim_evtchn_bind_interdomain(struct xf_sim *sim, domid_t domid, domid_t remote_dom,
+                                   evtchn_port_t remote_port)
+{
+    struct evtchn_bind_interdomain b = { .remote_dom = remote_dom, .remote_port = remote_port };
+    long rc = xf_sim_event_channel_op(sim, domid, EVTCHNOP_bind_interdomain, &b);
+    return rc < 0 ? (int)rc : (int)b.local_port;
+}
+
+int xf_sim_evtchn_alloc_unbound(struct xf_sim *sim, domid_t domid, domid_t remote_dom)
+{
+    struct evtchn_alloc_unbound a = { .dom = DOMID_SELF, .remote_dom = remote_dom };
+    long rc = xf_sim_event_channel_op(sim, domid, EVTCHNOP_alloc_unbound, &a);
+    return rc < 0 ? (int)rc : (int)a.port;
+}
+
+int xf_sim_evtchn_send(struct xf_sim *sim, domid_t domid, evtchn_port_t port)
+{
+    struct evtchn_send s = { .port = port };
+    return (int)xf_sim_event_channel_op(sim, domid, EVTCHNOP_send, &s);
+}
+
+int xf_sim_evtchn_close(struct xf_sim *sim, domid_t domid, evtchn_port_t port)
+{
+    struct evtchn_close c = { .port = port };
+    return (int)xf_sim_event_channel_op(sim, domid, EVTCHNOP_close, &c);
+}
+
+int xf_sim_evtchn_wait(struct xf_sim *sim, domid_t domid, evtchn_port_t port,
+                       uint64_t deadline_ns)
+{
+    int rc;
+
+    if (port >= XF_SIM_NR_PORTS)
+        return -XF_EINVAL;
+    sim_lock(sim);
+    for (;;) {
+        struct sim_dom *d = sim_find(sim, domid);
+        if (d == NULL) {
+            rc = -XF_ESRCH;
+            break;
+        }
+        if (bit_test_and_clear(sim_shinfo(sim, d)->evtchn_pending, port)) {
+            rc = 0;
+            break;
+        }
+        if (sim_cond_wait(sim, deadline_ns) == -XF_ETIMEDOUT) {
+            d = sim_find(sim, domid);
+            rc = d != NULL && bit_test_and_clear(sim_shinfo(sim, d)->evtchn_pending, port)
+                     ? 0 : -XF_ETIMEDOUT;
+            break;
+        }
+    }
+    sim_unlock(sim);
+    return rc;
+}
+
+bool xf_sim_evtchn_test_and_clear(struct xf_sim *sim, domid_t domid, evtchn_port_t port)
+{
+    struct sim_dom *d;
+    bool r = false;
+
+    if (port >= XF_SIM_NR_PORTS)
+        return false;
+    sim_lock(sim);
+    d = sim_find(sim, domid);
+    if (d != NULL)
+        r = bit_test_and_clear(sim_shinfo(sim, d)->evtchn_pending, port);
+    sim_unlock(sim);
+    return r;
+}
+
+int xf_sim_raise_virq(struct xf_sim *sim, domid_t domid, unsigned int virq, unsigned int vcpu)
+{
+    struct sim_dom *d;
+    int rc = -XF_ESRCH;
+
+    sim_lock(sim);
+    d = sim_find(sim, domid);
+    if (d != NULL)
+        rc = evtchn_raise_virq(sim, d, virq, vcpu);
+    sim_unlock(sim);
+    return rc;
+}
+
+void xf_sim_set_upcall_handler(struct xf_sim *sim, domid_t domid, xf_sim_upcall_fn fn, void *arg)
+{
+    struct sim_dom *d;
+    struct sim_view *v;
+
+    sim_lock(sim);
+    d = sim_find(sim, domid);
+    if (d != NULL && (v = view_get(sim, d)) != NULL) {
+        v->upcall = fn;
+        v->upcall_arg = arg;
+    }
+    sim_unlock(sim);
+}
+
+int xf_sim_deliver_upcalls(struct xf_sim *sim, domid_t domid)
+{
+    int n;
+
+    sim_lock(sim);
+    n = sim_deliver_upcalls_locked(sim, domid);
+    sim_unlock(sim);
+    return n;
+}
+
+void *xf_sim_gfn_to_va(struct xf_sim *sim, domid_t domid, xen_pfn_t gfn)
+{
+    struct sim_dom *d;
+    void *va = NULL;
+
+    sim_lock(sim);
+    d = sim_find(sim, domid);
+    if (d != NULL)
+        va = view_gfn_va(sim, d, gfn);
+    sim_unlock(sim);
+    return va;
+}
+
+shared_info_t *xf_sim_shared_info(struct xf_sim *sim, domid_t domid)
+{
+    struct sim_dom *d;
+    shared_info_t *s = NULL;
+
+    sim_lock(sim);
+    d = sim_find(sim, domid);
+    if (d != NULL)
+        s = sim_shinfo(sim, d);
+    sim_unlock(sim);
+    return s;
+}
+
+grant_entry_v1_t *xf_sim_grant_table(struct xf_sim *sim, domid_t domid)
+{
+    struct sim_dom *d;
+    struct sim_view *v;
+    grant_entry_v1_t *gt = NULL;
+
+    sim_lock(sim);
+    d = sim_find(sim, domid);
+    if (d != NULL && (v = view_get(sim, d)) != NULL)
+        gt = v->gt;
+    sim_unlock(sim);
+    return gt;
+}
+
+int xf_sim_foreign_range(struct xf_sim *sim, domid_t domid, xen_pfn_t *first_gfn,
+                         size_t *nframes)
+{
+    struct sim_dom *d;
+    int rc = -XF_ESRCH;
+
+    sim_lock(sim);
+    d = sim_find(sim, domid);
+    if (d != NULL) {
+        *first_gfn = (xen_pfn_t)foreign_first(d);
+        *nframes = d->foreign_frames;
+        rc = 0;
+    }
+    sim_unlock(sim);
+    return rc;
+}
