@@ -17,6 +17,7 @@
 #include "ring_test_util.h"
 
 #include <check.h>
+#include "xf_check.h"
 #include <inttypes.h>
 #include <sched.h>
 
@@ -925,11 +926,5 @@ static Suite *hostile_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(hostile_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return xf_check_run(hostile_suite());
 }

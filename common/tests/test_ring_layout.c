@@ -8,6 +8,7 @@
 #include "ring_test_util.h"
 
 #include <check.h>
+#include "xf_check.h"
 
 #include <xen/grant_table.h>
 #include <xen/io/blkif.h>
@@ -469,11 +470,5 @@ static Suite *layout_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(layout_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return xf_check_run(layout_suite());
 }

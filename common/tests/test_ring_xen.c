@@ -13,6 +13,7 @@
 #include "ring_test_util.h"
 
 #include <check.h>
+#include "xf_check.h"
 #include <inttypes.h>
 #include <stdarg.h>
 
@@ -861,11 +862,5 @@ static Suite *xen_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(xen_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return xf_check_run(xen_suite());
 }

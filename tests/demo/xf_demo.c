@@ -158,38 +158,32 @@ static bool take_event(evtchn_port_t port)
     return (old & bit) != 0;
 }
 
-static void map_xen_pages(void)
+/* Give up one of the guest's pages and have Xen put one of its own there
+ * (shared_info, or a grant-table frame), as libevtchn and libgnttab do. */
+static void *map_xen_page(unsigned int space, xen_ulong_t idx, const char *what)
 {
-    void *page;
+    void *page = xf_plat_page_alloc(1);
     struct xen_add_to_physmap xatp;
     long rc;
 
-    /* shared_info: Xen's page appears at a frame the guest gives up. */
-    page = xf_plat_page_alloc(1);
     memset(&xatp, 0, sizeof(xatp));
     xatp.domid = DOMID_SELF;
-    xatp.space = XENMAPSPACE_shared_info;
-    xatp.idx = 0;
+    xatp.space = space;
+    xatp.idx = idx;
     xatp.gpfn = xf_plat_virt_to_gfn(page);
     rc = xf_plat_memory_op(XENMEM_add_to_physmap, &xatp);
     if (rc != 0)
-        die("add_to_physmap(shared_info)", rc);
-    shinfo = page;
-    step("guest", "XENMEM_add_to_physmap(shared_info) at gfn %#" PRIx64, (uint64_t)xatp.gpfn);
+        die(what, rc);
+    step("guest", "XENMEM_add_to_physmap(%s) at gfn %#" PRIx64, what, (uint64_t)xatp.gpfn);
+    return page;
+}
 
-    page = xf_plat_page_alloc(1);
-    memset(&xatp, 0, sizeof(xatp));
-    xatp.domid = DOMID_SELF;
-    xatp.space = XENMAPSPACE_grant_table;
-    xatp.idx = 0;
-    xatp.gpfn = xf_plat_virt_to_gfn(page);
-    rc = xf_plat_memory_op(XENMEM_add_to_physmap, &xatp);
-    if (rc != 0)
-        die("add_to_physmap(grant_table)", rc);
-    gnttab = page;
-    step("guest", "XENMEM_add_to_physmap(grant table frame 0) at gfn %#" PRIx64
-         "; the builder's refs: 0 -> console gfn %#x, 1 -> xenstore gfn %#x",
-         (uint64_t)xatp.gpfn, gnttab[0].frame, gnttab[1].frame);
+static void map_xen_pages(void)
+{
+    shinfo = map_xen_page(XENMAPSPACE_shared_info, 0, "shared_info");
+    gnttab = map_xen_page(XENMAPSPACE_grant_table, 0, "grant table frame 0");
+    step("guest", "the domain builder's grants: ref 0 -> console gfn %#x, "
+         "ref 1 -> xenstore gfn %#x", gnttab[0].frame, gnttab[1].frame);
 }
 
 int main(void)

@@ -4,6 +4,7 @@
 #include <xenfront/errno.h>
 
 #include <check.h>
+#include "xf_check.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,9 +391,5 @@ int main(void)
     TCase *bare = tcase_create("bare");
     tcase_add_test(bare, no_simulator);
     suite_add_tcase(s, bare);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xf_check_run(s);
 }

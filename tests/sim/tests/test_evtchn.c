@@ -3,6 +3,7 @@
 #include <xenfront/errno.h>
 
 #include <check.h>
+#include "xf_check.h"
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -534,9 +535,5 @@ int main(void)
     tcase_add_test(tc, handler_may_make_hypercalls);
     tcase_add_test(tc, destroy_unbinds_peer);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xf_check_run(s);
 }

@@ -3,6 +3,7 @@
 #include <xenfront/errno.h>
 
 #include <check.h>
+#include "xf_check.h"
 #include <stdlib.h>
 
 static struct xf_sim *sim;
@@ -451,9 +452,5 @@ int main(void)
     tcase_add_test(tc, granter_destroyed_while_mapped);
     tcase_add_test(tc, maptrack_exhausted);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xf_check_run(s);
 }

@@ -4,6 +4,7 @@
 #include <xenfront/errno.h>
 
 #include <check.h>
+#include "xf_check.h"
 #include <stdlib.h>
 
 static struct xf_sim *sim;
@@ -228,9 +229,5 @@ int main(void)
     tcase_add_test(tc, shared_info_aliasing);
     tcase_add_test(tc, grant_frames_aliasing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xf_check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <xenfront/errno.h>
 
 #include <check.h>
+#include "xf_check.h"
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,9 +99,5 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, fork_attach_map_write);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return xf_check_run(s);
 }
