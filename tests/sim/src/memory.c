@@ -14,9 +14,26 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+static const uint8_t zero_page[4096];
+
 bool gfn_is_ram(const struct sim_dom *d, uint64_t gfn)
 {
     return gfn < d->ram_frames;
+}
+
+static bool gfn_is_hole(const struct sim_dom *d, uint64_t gfn)
+{
+    return gfn_is_ram(d, gfn) && ((d->ram_hole[gfn / 8] >> (gfn % 8)) & 1u);
+}
+
+static void set_hole(struct sim_dom *d, uint64_t gfn, bool hole)
+{
+    if (gfn_is_hole(d, gfn) != hole)
+        d->hole_gen++;
+    if (hole)
+        d->ram_hole[gfn / 8] |= (uint8_t)(1u << (gfn % 8));
+    else
+        d->ram_hole[gfn / 8] &= (uint8_t)~(1u << (gfn % 8));
 }
 
 uint64_t foreign_first(const struct sim_dom *d)
@@ -83,6 +100,7 @@ static struct sim_view *view_open(struct xf_sim *sim, struct sim_dom *d)
     for (unsigned i = 0; i < XF_ARRAY_SIZE(v->overlay); i++)
         v->overlay[i] = NO_GFN;
     v->p2m_gen = d->p2m_gen - 1;  /* force the first sync */
+    v->hole_gen = d->hole_gen - 1;
     v->gen = d->gen;
     return v;
 fail:
@@ -108,7 +126,7 @@ static int gfn_backing(struct xf_sim *sim, struct sim_dom *d, uint64_t gfn, off_
             return v->gt_fd;
         }
     }
-    if (gfn_is_ram(d, gfn)) {
+    if (gfn_is_ram(d, gfn) && !gfn_is_hole(d, gfn)) {
         *off = (off_t)(gfn * PAGE);
         return v->mem_fd;
     }
@@ -140,13 +158,40 @@ static void view_sync(struct xf_sim *sim, struct sim_dom *d, struct sim_view *v)
     want[0] = d->shinfo_gfn;
     for (unsigned i = 0; i < XF_SIM_MAX_GRANT_FRAMES; i++)
         want[1 + i] = d->gnttab_gfn[i];
-    /* Give back RAM where an overlay left, then put overlays where they are. */
+    /* Where an overlay left: a hole (faults, as an unpopulated gfn does in
+     * a guest) or RAM that populate_physmap put back. Then the overlays. */
     for (unsigned k = 0; k < n; k++) {
         if (v->overlay[k] != want[k] && v->overlay[k] != NO_GFN) {
             uint64_t g = v->overlay[k];
-            map_at(v->base + g * PAGE, v->mem_fd, (off_t)(g * PAGE), PROT_READ | PROT_WRITE);
+            bool hole = gfn_is_hole(d, g);
+
+            map_at(v->base + g * PAGE, hole ? -1 : v->mem_fd, (off_t)(g * PAGE),
+                   PROT_READ | PROT_WRITE);
+            if (hole)
+                v->hole[g / 8] |= (uint8_t)(1u << (g % 8));
+            else
+                v->hole[g / 8] &= (uint8_t)~(1u << (g % 8));
         }
     }
+    /* Holes made or filled since this view last looked (only then: a scan
+     * of every RAM gfn is too dear for each grant map). */
+    for (uint64_t g = 0; v->hole_gen != d->hole_gen && g < d->ram_frames; g++) {
+        bool hole = gfn_is_hole(d, g);
+        bool mapped_hole = (v->hole[g / 8] >> (g % 8)) & 1u;
+        bool overlaid = false;
+
+        for (unsigned k = 0; k < n; k++)
+            overlaid |= want[k] == g;
+        if (hole == mapped_hole || overlaid)
+            continue;
+        map_at(v->base + g * PAGE, hole ? -1 : v->mem_fd, (off_t)(g * PAGE),
+               PROT_READ | PROT_WRITE);
+        if (hole)
+            v->hole[g / 8] |= (uint8_t)(1u << (g % 8));
+        else
+            v->hole[g / 8] &= (uint8_t)~(1u << (g % 8));
+    }
+    v->hole_gen = d->hole_gen;
     for (unsigned k = 0; k < n; k++) {
         if (want[k] != NO_GFN && v->overlay[k] != want[k]) {
             if (k == 0)
@@ -190,6 +235,14 @@ struct sim_view *view_get(struct xf_sim *sim, struct sim_dom *d)
     return v;
 }
 
+static bool gnttab_at(const struct sim_dom *d, uint64_t gfn)
+{
+    for (unsigned i = 0; i < XF_SIM_MAX_GRANT_FRAMES; i++)
+        if (d->gnttab_gfn[i] == gfn)
+            return true;
+    return false;
+}
+
 void *view_gfn_va(struct xf_sim *sim, struct sim_dom *d, uint64_t gfn)
 {
     struct sim_view *v = view_get(sim, d);
@@ -197,7 +250,8 @@ void *view_gfn_va(struct xf_sim *sim, struct sim_dom *d, uint64_t gfn)
     if (v == NULL)
         return NULL;
     if (gfn_is_ram(d, gfn))
-        return v->base + gfn * PAGE;
+        return gfn_is_hole(d, gfn) && d->shinfo_gfn != gfn && !gnttab_at(d, gfn) ? NULL
+                                                                            : v->base + gfn * PAGE;
     if (gfn >= foreign_first(d) && gfn < foreign_first(d) + d->foreign_frames &&
         v->foreign_serial[gfn - foreign_first(d)] != 0)
         return v->base + gfn * PAGE;
@@ -290,6 +344,9 @@ static long add_to_physmap(struct xf_sim *sim, struct sim_dom *caller,
         return -XF_EINVAL;
 
     overlay_clear_gfn(d, x->gpfn);
+    /* Xen frees the RAM page that was at gpfn: when the overlay leaves
+     * again, a hole is left, not the old page. */
+    set_hole(d, x->gpfn, true);
     if (x->space == XENMAPSPACE_shared_info) {
         d->shinfo_gfn = x->gpfn;
     } else {
@@ -323,9 +380,54 @@ static long remove_from_physmap(struct xf_sim *sim, struct sim_dom *caller,
     return 0;
 }
 
+/*
+ * XENMEM_populate_physmap, order-0 extents at the given gfns: fresh zeroed
+ * RAM into holes (what a guest does to get RAM back after remove_from_physmap).
+ * Like Xen, returns how many extents were done; it stops at the first gfn it
+ * cannot fill (not RAM, or already backed).
+ */
+static long populate_physmap(struct xf_sim *sim, struct sim_dom *caller,
+                             struct xen_memory_reservation *r)
+{
+    struct sim_dom *d = sim_find(sim, sim_resolve(r->domid, caller->domid));
+    struct sim_view *v;
+    xen_pfn_t *gfns = r->extent_start.p;
+    xen_ulong_t i;
+
+    if (d == NULL)
+        return -XF_ESRCH;
+    if (d != caller && !caller->privileged)
+        return -XF_EPERM;
+    if (r->extent_order != 0)
+        return -XF_EINVAL;  /* superpages: not modelled */
+    if (r->nr_extents > 0 && gfns == NULL)
+        return -XF_EFAULT;
+    v = view_open(sim, d);
+    if (v == NULL)
+        return -XF_ENOMEM;
+    for (i = 0; i < r->nr_extents; i++) {
+        uint64_t g = gfns[i];
+        bool overlaid = d->shinfo_gfn == g || gnttab_at(d, g);
+
+        if (!gfn_is_hole(d, g) || overlaid)
+            break;
+        /* A new page: scrubbed, as Xen hands out. */
+        if (pwrite(v->mem_fd, zero_page, PAGE, (off_t)(g * PAGE)) != PAGE)
+            break;
+        set_hole(d, g, false);
+    }
+    if (i > 0) {
+        d->p2m_gen++;
+        view_get(sim, d);
+    }
+    return (long)i;
+}
+
 long sim_memory_op(struct xf_sim *sim, struct sim_dom *d, unsigned int cmd, void *arg)
 {
     switch (cmd) {
+    case XENMEM_populate_physmap:
+        return populate_physmap(sim, d, arg);
     case XENMEM_add_to_physmap:
         return add_to_physmap(sim, d, arg);
     case XENMEM_remove_from_physmap:

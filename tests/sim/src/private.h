@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #define SIM_MAGIC    0x78667369u /* "xfsi" */
-#define SIM_VERSION  1u
+#define SIM_VERSION  2u
 #define PAGE         ((size_t)XF_PAGE_SIZE)
 #define GNT_PER_FRAME (XF_PAGE_SIZE / sizeof(grant_entry_v1_t))
 #define MAX_GNT_REFS (XF_SIM_MAX_GRANT_FRAMES * GNT_PER_FRAME)
@@ -81,6 +81,11 @@ struct sim_dom {
     uint16_t virq_port[XEN_LEGACY_MAX_VCPUS][NR_VIRQS];
     uint32_t foreign_p2m[XF_SIM_MAX_FOREIGN];  /* handle + 1, or 0 */
     uint8_t ram_used[XF_SIM_MAX_RAM_FRAMES / 8];
+    /* RAM gfns whose page Xen freed when add_to_physmap put another page
+     * there: once that page leaves, the gfn is a hole until
+     * XENMEM_populate_physmap puts fresh RAM back. */
+    uint8_t ram_hole[XF_SIM_MAX_RAM_FRAMES / 8];
+    uint32_t hole_gen;      /* bumped when ram_hole changes */
     struct sim_chan chans[XF_SIM_NR_PORTS];
     struct sim_act act[MAX_GNT_REFS];
     struct sim_map maptrack[XF_SIM_MAX_MAPTRACK];
@@ -109,6 +114,8 @@ struct sim_view {
     uint32_t p2m_gen;       /* dom->p2m_gen last applied here */
     uint64_t overlay[1 + XF_SIM_MAX_GRANT_FRAMES]; /* gfns overlaid here */
     uint32_t foreign_serial[XF_SIM_MAX_FOREIGN];   /* what is mapped here */
+    uint32_t hole_gen;      /* dom->hole_gen last applied here */
+    uint8_t hole[XF_SIM_MAX_RAM_FRAMES / 8];       /* RAM gfns mapped as holes */
     xf_sim_upcall_fn upcall;
     void *upcall_arg;
 };

@@ -37,10 +37,12 @@
  *  - v1 grant tables only: domains behave as if built with
  *    max_grant_version=1 (GNTTABOP_set_version(2) gives -ENOSYS); the FIFO
  *    event ABI is absent (EVTCHNOP_init_control gives -EOPNOTSUPP).
- *  - add_to_physmap accepts only RAM gfns (Xen: any gfn), only the
- *    shared_info and grant_table spaces (others: -EOPNOTSUPP), and a page
- *    moved away or removed leaves the RAM page visible again where Xen
- *    would leave a hole. remove_from_physmap of a RAM page: -EOPNOTSUPP.
+ *  - add_to_physmap accepts only RAM gfns (Xen: any gfn) and only the
+ *    shared_info and grant_table spaces (others: -EOPNOTSUPP). As in Xen,
+ *    the RAM page it replaces is gone: when the page is moved away or
+ *    removed, the gfn is a hole (PROT_NONE here, xf_sim_gfn_to_va NULL)
+ *    until XENMEM_populate_physmap (order 0) puts a fresh zeroed page back.
+ *    remove_from_physmap of a plain RAM page: -EOPNOTSUPP.
  *  - Grants map only into the mapper's foreign range, one per gfn (Xen
  *    would replace a RAM page, or crash the domain for a busy gfn); both
  *    give GNTST_general_error here.
