@@ -5,7 +5,8 @@
  * memory functions below are the only C library functions the libraries
  * call; the compiler may also emit calls to them on its own, even with
  * -ffreestanding. A kernel provides them; the prototypes are the standard
- * ones, so a kernel's own <string.h> agrees with them.
+ * ones, so a kernel's own <string.h> agrees with them. (clang may also turn
+ * memcmp() == 0 into a call to bcmp(), with memcmp's arguments.)
  */
 #ifndef XENFRONT_BASE_H
 #define XENFRONT_BASE_H

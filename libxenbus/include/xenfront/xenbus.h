@@ -1,0 +1,484 @@
+/*
+ * xenfront/xenbus.h: xenstore client and XenBus device helpers (libxenbus.a).
+ *
+ * One context (struct xf_xenbus) is one connection to xenstored: over the
+ * guest's shared xenstore ring (struct xenstore_domain_interface, its event
+ * channel driven through libevtchn), or over any other byte stream through
+ * <xenfront/xenbus_transport.h> (libxenbus_host.a adds xenstored's unix
+ * socket, as dom0 tools use it).
+ *
+ * Layers, bottom up:
+ *
+ *  - the asynchronous core: xf_xenbus_submit() queues a request (any
+ *    XS_* type of xen/io/xs_wire.h) in one of max_outstanding preallocated
+ *    slots and returns its id; requests are pipelined (many in flight), each
+ *    reply is matched to its request by req_id. Progress happens in
+ *    xf_xenbus_process(), which the ring transport's event handler calls (or
+ *    a polling kernel calls); a completion callback may run there;
+ *  - watches with per-watch bounded event queues (xf_xenbus_watch_*);
+ *  - synchronous helpers (read, write, directory, transactions ...) that
+ *    submit, then wait through the transport (xf_plat_wait() for the ring)
+ *    until the reply or a deadline: -XF_ETIMEDOUT, never a hang;
+ *  - XenBus device helpers: device/<type>/<id>, the backend's path and id,
+ *    typed values, and the front end's side of the state machine.
+ *
+ * Deadlines are absolute times of xf_plat_now_ns(); 0 means "now plus the
+ * context's default timeout" (config.timeout_ms). A helper that times out
+ * cancels its request: the reply, if it ever comes, is discarded.
+ *
+ * Errors are negative <xenfront/errno.h> values. xenstored's error strings
+ * (xs_wire.h's xsd_errors[]) come back as the matching -XF_E*: -XF_ENOENT,
+ * -XF_EACCES, -XF_EEXIST, -XEN_EISDIR, -XF_EINVAL, -XF_ENOMEM, -XF_ENOSPC,
+ * -XF_EIO, -XF_ENOTEMPTY, -XF_ENOSYS, -XF_EROFS, -XF_EBUSY, -XF_EAGAIN,
+ * -XF_EISCONN, -XF_E2BIG, -XF_EPERM; an unknown string gives -XF_EIO.
+ * The library's own:
+ *   -XF_EINVAL    bad argument (NULL, empty path, bad permission string...);
+ *   -XF_E2BIG     a request payload over XENSTORE_PAYLOAD_MAX (4096) bytes,
+ *                 refused before anything is sent;
+ *   -XF_ENOBUFS   the caller's buffer is too small (nothing consumed where
+ *                 said);
+ *   -XF_EBUSY     all request slots (or watch slots) are in use;
+ *   -XF_EPROTO    the server broke the protocol: framing (a length beyond
+ *                 the limit, an unknown req_id, a reply of the wrong type, a
+ *                 ring index that jumps) breaks the connection and fails
+ *                 every outstanding request with -XF_EPROTO; malformed
+ *                 contents of one well-framed reply (an unterminated string
+ *                 where one is required) fail only that request;
+ *   -XF_ENOTCONN  the connection is broken, or being reconnected;
+ *   -XF_EIO       the request was lost in a reconnection (see
+ *                 xf_xenbus_reconnect());
+ *   -XF_ETIMEDOUT the deadline passed.
+ *
+ * Concurrency. A context is used by one CPU at a time; the caller
+ * serialises calls, except that the event handler (xf_xenbus_process(),
+ * called from libevtchn's dispatch) may interrupt any call on the same CPU.
+ * A nested xf_xenbus_process() returns at once after asking the outer one
+ * to run again, so no data is processed twice or out of order.
+ *
+ * From an event handler (a completion or watch callback, or any code
+ * running inside xf_evtchn_dispatch()) one may call: xf_xenbus_submit(),
+ * xf_xenbus_req_*(), xf_xenbus_process(), xf_xenbus_watch_next(),
+ * xf_xenbus_status(). Never the synchronous helpers (they wait), nor
+ * create/destroy.
+ *
+ * Memory: everything is allocated at creation with xf_plat_page_alloc():
+ * the context, max_outstanding request slots each with its own buffer of
+ * XENSTORE_PAYLOAD_MAX + header bytes (a reply is only ever written into its
+ * own request's buffer), and max_watches watches each with its event queue.
+ * Nothing is allocated afterwards.
+ */
+#ifndef XENFRONT_XENBUS_H
+#define XENFRONT_XENBUS_H
+
+#include <xenfront/base.h>
+#include <xenfront/xen.h>
+#include <xen/io/xs_wire.h>
+#include <xen/io/xenbus.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct xf_xenbus;
+struct xf_evtchn;
+
+/* ------------------------------------------------------------------------
+ * Context.
+ */
+struct xf_xenbus_config {
+    uint32_t max_outstanding;   /* request slots: 0 -> 16, at most 128        */
+    uint32_t max_watches;       /* 0 -> 16, at most 256                       */
+    uint32_t watch_queue_events;/* events queued per watch: 0 -> 64            */
+    uint32_t watch_queue_bytes; /* bytes of paths queued per watch: 0 -> 4096  */
+    uint32_t timeout_ms;        /* deadline 0 in the helpers: 0 -> 10000 ms    */
+};
+
+/*
+ * Connect over the guest's xenstore ring. `iface` is the store page mapped
+ * in this kernel (on PVH an ordinary guest frame: HVM_PARAM_STORE_PFN, see
+ * xf_xenbus_hvm_store()), `port` its event channel, which the context adopts
+ * in ec with xf_evtchn_adopt() (its handler runs xf_xenbus_process()); if ec
+ * owns it already (an earlier context), its handler is replaced. The port is
+ * never closed: it lives as long as the domain (see destroy). The ring is not reset: guests must not assume indices
+ * start at zero. If the server advertises XENSTORE_SERVER_FEATURE_RECONNECTION
+ * and the connection field says a reconnection is in progress, the context
+ * waits (without blocking: requests queue) until the server says connected.
+ * cfg may be NULL. Not from an event handler.
+ * Errors: -XF_EINVAL, -XF_ENOMEM, xf_evtchn_adopt()'s.
+ */
+int xf_xenbus_create_ring(struct xf_xenbus **out, const struct xf_xenbus_config *cfg,
+                          struct xf_evtchn *ec, void *iface, evtchn_port_t port) XF_MUST_CHECK;
+
+/*
+ * The guest's store frame and port from HVMOP_get_param (HVM_PARAM_STORE_PFN,
+ * HVM_PARAM_STORE_EVTCHN). -XF_ENOENT if Xen reports none (0), Xen's errors.
+ */
+int xf_xenbus_hvm_store(uint64_t *pfn, evtchn_port_t *port);
+
+/*
+ * Destroy: every outstanding request completes with -XF_ENOTCONN (callbacks
+ * run), the transport is closed (the ring's port stays bound in ec, masked
+ * and without a handler, for a later context: closing it would cut the
+ * domain off from xenstored), memory freed. Server-side watches are not removed (use xf_xenbus_watch_remove()
+ * first, or RESET_WATCHES next time). NULL is ignored. Not from a handler.
+ */
+void xf_xenbus_destroy(struct xf_xenbus *xb);
+
+/*
+ * Connection status: 0 connected, -XF_ENOTCONN reconnecting,
+ * -XF_EPROTO / -XF_EIO broken (why).
+ */
+int xf_xenbus_status(const struct xf_xenbus *xb);
+
+/*
+ * The event handler's body: move bytes in both directions as far as the
+ * transport allows, complete requests (running their callbacks), queue watch
+ * events (running watch callbacks). Called by the ring's event handler; a
+ * polling kernel calls it from its loop. Reentrancy-guarded. Returns 0, or
+ * the connection's error once broken.
+ */
+int xf_xenbus_process(struct xf_xenbus *xb);
+
+/*
+ * Ask the server to reset the connection (XENSTORE_RECONNECT on the ring,
+ * if the server advertises it; a transport without the feature:
+ * -XF_EOPNOTSUPP) and wait for it. Every outstanding request fails with
+ * -XF_EIO (its effect on the store is unknown), open transactions are gone,
+ * and the context re-registers every watch it holds (each gets an initial
+ * event, as on WATCH). This also recovers a connection broken by a protocol
+ * violation. Not from a handler. -XF_ETIMEDOUT if the server never answers.
+ */
+int xf_xenbus_reconnect(struct xf_xenbus *xb, uint64_t deadline_ns);
+
+/* ------------------------------------------------------------------------
+ * Asynchronous core.
+ */
+typedef uint32_t xf_xenbus_tx_t;       /* transaction id; 0 = none */
+#define XF_XENBUS_TX_NONE 0u
+
+/* A piece of a request payload (the payload is the concatenation). */
+struct xf_xenbus_iov {
+    const void *base;
+    size_t len;
+};
+
+/* Completion callback: runs once, in xf_xenbus_process() (event handler
+ * context) or in the call that failed the request (destroy, reconnect,
+ * cancel never calls it). The reply stays readable until released. */
+typedef void xf_xenbus_done_fn(struct xf_xenbus *xb, uint32_t id, void *arg);
+
+/*
+ * Queue a request: type (XS_READ ...), tx_id for the header, payload in
+ * pieces (copied now; the caller's memory is free on return). Returns 0 and
+ * the request id in *id (nonzero, unique among outstanding requests).
+ * XS_WATCH, XS_UNWATCH and XS_RESET_WATCHES are refused (-XF_EINVAL): use
+ * the watch functions, which keep the context's watch table consistent.
+ * Errors: -XF_EINVAL, -XF_E2BIG, -XF_EBUSY (no free slot), -XF_ENOTCONN /
+ * -XF_EPROTO (broken). May be called from an event handler.
+ */
+int xf_xenbus_submit(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx,
+                     const struct xf_xenbus_iov *iov, unsigned int niov,
+                     xf_xenbus_done_fn *done, void *arg, uint32_t *id) XF_MUST_CHECK;
+
+/* 1 if the request has completed (reply or error), 0 if not; -XF_EINVAL for
+ * an id that is not outstanding. */
+int xf_xenbus_req_done(const struct xf_xenbus *xb, uint32_t id);
+
+/*
+ * The result of a completed request: its reply payload (borrowed, valid until
+ * xf_xenbus_req_release(); data[len] is always a NUL added by the library,
+ * not part of the reply), and the return value: the payload length (>= 0),
+ * or a negative error (xenstored's XS_ERROR mapped, -XF_EPROTO, -XF_EIO ...),
+ * in which case *data is NULL and *len 0. -XF_EBUSY if not completed,
+ * -XF_EINVAL for an unknown id. data and len may be NULL.
+ */
+int xf_xenbus_req_reply(const struct xf_xenbus *xb, uint32_t id, const char **data,
+                        uint32_t *len);
+
+/* Free a completed request's slot (its reply is gone). -XF_EBUSY if not
+ * completed, -XF_EINVAL for an unknown id. */
+int xf_xenbus_req_release(struct xf_xenbus *xb, uint32_t id);
+
+/*
+ * Abandon a request, completed or not; its callback will not run. A request
+ * not yet sent is dropped; one sent keeps its slot until its reply arrives
+ * and is discarded (so a late reply is recognised, not a protocol error).
+ * 0, or -XF_EINVAL for an unknown id.
+ */
+int xf_xenbus_req_cancel(struct xf_xenbus *xb, uint32_t id);
+
+/* Wait (not from a handler) until the request completes: 0 or -XF_ETIMEDOUT
+ * (the request is left outstanding), -XF_EINVAL. */
+int xf_xenbus_req_wait(struct xf_xenbus *xb, uint32_t id, uint64_t deadline_ns);
+
+/* Requests outstanding (queued, in flight, completed but not released,
+ * cancelled awaiting their reply). */
+unsigned int xf_xenbus_outstanding(const struct xf_xenbus *xb);
+
+/* ------------------------------------------------------------------------
+ * Synchronous operations. Not from an event handler. path is absolute
+ * ("/local/domain/1/x") or relative to the domain's home
+ * (/local/domain/<domid>) on the ring; at most XENSTORE_ABS_PATH_MAX bytes.
+ * tx is a transaction id or XF_XENBUS_TX_NONE.
+ */
+
+/*
+ * XS_READ: the value (binary-safe, xenstore adds no terminator) into buf,
+ * followed by a NUL the library adds; *len (may be NULL) = value length.
+ * -XF_ENOBUFS if cap < length + 1 (*len still set), errors as above.
+ */
+int xf_xenbus_read(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
+                   char *buf, size_t cap, size_t *len, uint64_t deadline_ns);
+
+/* XS_WRITE of len bytes (0..4096 minus the path). */
+int xf_xenbus_write(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
+                    const void *value, size_t len, uint64_t deadline_ns);
+
+/* XS_MKDIR, XS_RM. */
+int xf_xenbus_mkdir(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
+                    uint64_t deadline_ns);
+int xf_xenbus_rm(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
+                 uint64_t deadline_ns);
+
+/*
+ * The children of path: names one after another in buf, each NUL-terminated;
+ * *count = how many; returns the bytes used. Uses XS_DIRECTORY and, when the
+ * list does not fit one message (xenstored answers E2BIG), XS_DIRECTORY_PART
+ * pieces, checking that the node's generation did not change between them
+ * (if it did, the listing restarts, at most 8 times, then -XF_EAGAIN).
+ * -XF_ENOBUFS if cap is too small.
+ */
+int xf_xenbus_directory(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
+                        char *buf, size_t cap, unsigned int *count, uint64_t deadline_ns);
+
+/* XS_DIRECTORY_PART only (what xf_xenbus_directory() falls back to). */
+int xf_xenbus_directory_part(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
+                             char *buf, size_t cap, unsigned int *count,
+                             uint64_t deadline_ns);
+
+/*
+ * XS_GET_PERMS: the permission strings ("n0", "r5" ...) one after another in
+ * buf, NUL-terminated; *count of them; returns bytes used.
+ * XS_SET_PERMS: n >= 1 strings, each [wrbn]<domid> (checked locally:
+ * -XF_EINVAL). The first is the owner and the default for other domains.
+ */
+int xf_xenbus_get_perms(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
+                        char *buf, size_t cap, unsigned int *count, uint64_t deadline_ns);
+int xf_xenbus_set_perms(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
+                        const char *const *perms, unsigned int n, uint64_t deadline_ns);
+
+/* XS_GET_DOMAIN_PATH of domid into buf (NUL-terminated). Returns its length. */
+int xf_xenbus_get_domain_path(struct xf_xenbus *xb, domid_t domid, char *buf, size_t cap,
+                              uint64_t deadline_ns);
+
+/*
+ * XS_RESET_WATCHES, only when the server offers it: the toolstack writes
+ * "control/platform-feature-xs_reset_watches" = 1 in the domain's home (as
+ * Linux checks). Not offered: -XF_EOPNOTSUPP, nothing sent. Meant for
+ * start-up (a kexec'd kernel clearing its predecessor's watches): with
+ * watches registered in this context it refuses with -XF_EBUSY.
+ */
+int xf_xenbus_reset_watches(struct xf_xenbus *xb, uint64_t deadline_ns);
+
+/* ------------------------------------------------------------------------
+ * Transactions.
+ */
+int xf_xenbus_transaction_start(struct xf_xenbus *xb, xf_xenbus_tx_t *tx,
+                                uint64_t deadline_ns);
+/* commit true: T (commit; -XF_EAGAIN if another writer intervened), false: F. */
+int xf_xenbus_transaction_end(struct xf_xenbus *xb, xf_xenbus_tx_t tx, bool commit,
+                              uint64_t deadline_ns);
+
+/*
+ * The body of a transaction: does its reads and writes with tx and returns
+ * 0 to commit, -XF_EAGAIN to start again (e.g. a read inside it got EAGAIN),
+ * or another negative error to abort (returned to the caller).
+ */
+typedef int xf_xenbus_tx_body_fn(struct xf_xenbus *xb, xf_xenbus_tx_t tx, void *arg);
+
+/*
+ * Run body in a transaction, the whole body again whenever the commit (or the
+ * body) says -XF_EAGAIN, at most max_attempts times (0 -> 16); then
+ * -XF_EAGAIN. Returns 0 once committed, or the body's / the server's error.
+ */
+int xf_xenbus_transaction_run(struct xf_xenbus *xb, xf_xenbus_tx_body_fn *body, void *arg,
+                              unsigned int max_attempts, uint64_t deadline_ns);
+
+/* ------------------------------------------------------------------------
+ * Watches.
+ */
+struct xf_xenbus_watch;
+
+#define XF_XENBUS_TOKEN_MAX 64     /* bytes of a token, without its NUL */
+
+/* Flags of a dequeued event. */
+#define XF_XENBUS_EV_OVERFLOW 1u   /* events were lost here: re-read the subtree */
+
+/* Called (from the event handler) when a watch's queue goes from empty to
+ * not empty. Dequeue with xf_xenbus_watch_next() there or later. */
+typedef void xf_xenbus_watch_fn(struct xf_xenbus *xb, struct xf_xenbus_watch *w, void *arg);
+
+/*
+ * Register a watch on path with token (unique in this context: -XF_EEXIST;
+ * 1..XF_XENBUS_TOKEN_MAX bytes). The watch is recorded before XS_WATCH is
+ * sent, so the initial event xenstored fires (and any event arriving before
+ * the reply) is queued. Waits for the reply; on an error the watch is gone.
+ * cb may be NULL (poll with xf_xenbus_watch_next()). *out valid until
+ * xf_xenbus_watch_remove().
+ *
+ * Queue: events are kept in arrival order with their paths, at most
+ * watch_queue_events of them and watch_queue_bytes of path. On overflow the
+ * event is dropped and the queue ends in one overflow marker (flag
+ * XF_XENBUS_EV_OVERFLOW, path = the watched path) which stands for every
+ * event dropped until it is dequeued: the reader learns exactly where
+ * events were lost and re-reads what it watches. Memory stays bounded
+ * whatever the server sends.
+ */
+int xf_xenbus_watch_add(struct xf_xenbus *xb, const char *path, const char *token,
+                        xf_xenbus_watch_fn *cb, void *arg, struct xf_xenbus_watch **out,
+                        uint64_t deadline_ns);
+
+/* XS_UNWATCH and forget the watch (queued events discarded; late events for
+ * its token are dropped). The watch is forgotten even if the server answers
+ * with an error (returned) or the deadline passes. */
+int xf_xenbus_watch_remove(struct xf_xenbus *xb, struct xf_xenbus_watch *w,
+                           uint64_t deadline_ns);
+
+/*
+ * Dequeue the oldest event: its path (NUL-terminated) into buf, flags into
+ * *flags (may be NULL). Returns 1, 0 if the queue is empty, -XF_ENOBUFS if
+ * cap is too small (the event stays queued; *len = its length), -XF_EINVAL.
+ * len may be NULL. Callable from an event handler.
+ */
+int xf_xenbus_watch_next(struct xf_xenbus *xb, struct xf_xenbus_watch *w, char *buf,
+                         size_t cap, size_t *len, unsigned int *flags);
+
+/* Wait for and dequeue an event (not from a handler): 1, or -XF_ETIMEDOUT,
+ * -XF_ENOBUFS, -XF_ENOTCONN / -XF_EPROTO if the connection broke. */
+int xf_xenbus_watch_wait(struct xf_xenbus *xb, struct xf_xenbus_watch *w, char *buf,
+                         size_t cap, size_t *len, unsigned int *flags,
+                         uint64_t deadline_ns);
+
+/* Events queued (the overflow marker counts as one). */
+unsigned int xf_xenbus_watch_pending(const struct xf_xenbus_watch *w);
+
+/* Watches registered in the context. */
+unsigned int xf_xenbus_watch_count(const struct xf_xenbus *xb);
+
+/* ------------------------------------------------------------------------
+ * Typed values (dir/node: node may be NULL for dir itself). Not from an
+ * event handler.
+ */
+
+/* A decimal unsigned integer (as xenstore stores them: "123"; no sign, no
+ * spaces, at most max). Absent: -XF_ENOENT. Malformed or > max: -XF_EINVAL. */
+int xf_xenbus_read_uint(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                        const char *node, uint64_t max, uint64_t *out, uint64_t deadline_ns);
+int xf_xenbus_write_uint(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                         const char *node, uint64_t value, uint64_t deadline_ns);
+
+/* A string value (NUL-terminated into buf; a value containing NUL: -XF_EINVAL). */
+int xf_xenbus_read_str(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                       const char *node, char *buf, size_t cap, uint64_t deadline_ns);
+int xf_xenbus_write_str(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                        const char *node, const char *value, uint64_t deadline_ns);
+
+/* A feature flag: "1" true, "0" false, absent -> dflt; anything else
+ * -XF_EINVAL. */
+int xf_xenbus_read_feature(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                           const char *node, bool dflt, bool *out, uint64_t deadline_ns);
+
+/* ------------------------------------------------------------------------
+ * XenBus devices, front end side.
+ */
+#define XF_XENBUS_PATH_MAX 256     /* device and backend paths kept here */
+
+struct xf_xenbus_dev {
+    char nodename[XF_XENBUS_PATH_MAX];  /* "device/<type>/<id>"          */
+    char backend[XF_XENBUS_PATH_MAX];   /* the backend's absolute path    */
+    domid_t backend_id;
+    XenbusState state;                  /* what we last wrote              */
+    uint32_t token_seq;                 /* private                         */
+};
+
+/*
+ * List device/<type>: the ids, as xf_xenbus_directory(). A missing
+ * device/<type> is no devices: returns 0 and *count 0.
+ */
+int xf_xenbus_dev_list(struct xf_xenbus *xb, const char *type, char *buf, size_t cap,
+                       unsigned int *count, uint64_t deadline_ns);
+
+/*
+ * Fill dev for device/<type>/<id>: its "backend" (must be an absolute path
+ * shorter than XF_XENBUS_PATH_MAX, else -XF_EINVAL) and "backend-id" (a
+ * domid below DOMID_FIRST_RESERVED). dev->state is set from our state node
+ * (Unknown if absent).
+ */
+int xf_xenbus_dev_init(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, const char *type,
+                       const char *id, uint64_t deadline_ns);
+
+/*
+ * Read a state node (<dir>/state): XenbusStateUnknown if absent, -XF_EINVAL
+ * if it is not a state (0..8).
+ */
+int xf_xenbus_read_state(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                         XenbusState *out, uint64_t deadline_ns);
+
+/*
+ * Switch our state: write <nodename>/state inside a transaction that first
+ * checks the node still exists (so a device the toolstack removed is not
+ * re-created: -XF_ENOENT), retried on EAGAIN. Writing the state we are in
+ * is a no-op.
+ */
+int xf_xenbus_dev_switch(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, XenbusState state,
+                         uint64_t deadline_ns);
+
+#define XF_XENBUS_STATE_BIT(s) (1u << (s))
+
+/*
+ * Wait until the backend's state is in mask (XF_XENBUS_STATE_BIT()s): a
+ * watch on <backend>/state for the duration. Returns 0 and the state in *out
+ * (may be NULL). If the backend goes to Closing or Closed (or its state node
+ * vanishes) and mask does not include that state: -XF_ENOTCONN with *out set,
+ * so the driver can follow it (xf_xenbus_dev_close()). -XF_ETIMEDOUT.
+ */
+int xf_xenbus_dev_wait_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
+                               uint32_t mask, XenbusState *out, uint64_t deadline_ns);
+
+/*
+ * The front end's part of the handshake after it published its rings:
+ * Initialised, wait for the backend to be Connected, then Connected.
+ */
+int xf_xenbus_dev_connect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
+                          uint64_t deadline_ns);
+
+/*
+ * Close, following the backend: Closing, wait for the backend to be Closing
+ * or Closed, then Closed, and wait for the backend to be Closed (or gone, or
+ * back at InitWait for a new connection). Also the answer to
+ * xf_xenbus_dev_wait_backend()'s -XF_ENOTCONN.
+ */
+int xf_xenbus_dev_close(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
+                        uint64_t deadline_ns);
+
+/*
+ * Reconnect after a close: re-read backend and backend-id (the toolstack may
+ * have moved it), switch to Initialising, wait for the backend's InitWait.
+ * The driver then publishes its rings and calls xf_xenbus_dev_connect().
+ */
+int xf_xenbus_dev_reconnect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
+                            uint64_t deadline_ns);
+
+/* ------------------------------------------------------------------------
+ * Errors.
+ */
+
+/* xenstored's error string (len bytes, NUL optional) as a negative errno:
+ * the table of xs_wire.h's xsd_errors[]; unknown: -XF_EIO. */
+int xf_xenbus_error_from_string(const char *s, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XENFRONT_XENBUS_H */

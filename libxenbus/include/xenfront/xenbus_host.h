@@ -1,0 +1,38 @@
+/*
+ * xenfront/xenbus_host.h: the xenstore client over xenstored's unix socket
+ * (libxenbus_host.a, host flavour only: it uses POSIX sockets).
+ *
+ * xenstored speaks the same xsd_sockmsg stream on its socket as on a
+ * domain's ring; a connection made there is privileged (dom0 tools use
+ * it): relative paths resolve to /local/domain/0. Everything of
+ * <xenfront/xenbus.h> works on such a context except
+ * xf_xenbus_reconnect() (-XF_EOPNOTSUPP: reopen instead). The synchronous
+ * helpers wait with poll(2). The seam's xf_plat_page_alloc() and
+ * xf_plat_now_ns() are still used (a host program provides them, as the
+ * simulator does in tests).
+ */
+#ifndef XENFRONT_XENBUS_HOST_H
+#define XENFRONT_XENBUS_HOST_H
+
+#include <xenfront/xenbus.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Connect to xenstored's socket at path (NULL: $XENSTORED_PATH, else
+ * /var/run/xenstored/socket). Errors: -XF_EINVAL, -XF_ENOMEM, the
+ * negated errno of socket(2)/connect(2). */
+int xf_xenbus_create_socket(struct xf_xenbus **out, const struct xf_xenbus_config *cfg,
+                            const char *path) XF_MUST_CHECK;
+
+/* Use an already connected stream socket (the context owns fd and closes it
+ * at destroy, or on failure here). It is made non-blocking. */
+int xf_xenbus_create_fd(struct xf_xenbus **out, const struct xf_xenbus_config *cfg,
+                        int fd) XF_MUST_CHECK;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XENFRONT_XENBUS_HOST_H */

@@ -1,0 +1,346 @@
+/*
+ * XenBus device helpers: typed values, device enumeration, and the front
+ * end's side of the XenbusState handshake (xen/io/xenbus.h).
+ *
+ * Everything a backend or toolstack wrote is parsed strictly: integers are
+ * plain decimal within range, paths bounded, states 0..8; anything else is
+ * -XF_EINVAL, never a guess.
+ */
+#include "private.h"
+
+int xf_xenbus_read_uint(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                        const char *node, uint64_t max, uint64_t *out, uint64_t deadline_ns)
+{
+    char buf[24];
+    size_t len;
+    int rc;
+
+    if (out == NULL)
+        return -XF_EINVAL;
+    rc = XB(read_node)(xb, tx, dir, node, buf, sizeof(buf), &len, deadline_ns);
+    if (rc == -XF_ENOBUFS)
+        return -XF_EINVAL;      /* longer than any 64-bit number */
+    if (rc < 0)
+        return rc;
+    return XB(parse_uint)(buf, len, max, out);
+}
+
+int xf_xenbus_write_uint(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                         const char *node, uint64_t value, uint64_t deadline_ns)
+{
+    char buf[20];
+    unsigned n = XB(fmt_uint)(buf, value);
+
+    return XB(write_node)(xb, tx, dir, node, buf, n, deadline_ns);
+}
+
+int xf_xenbus_read_str(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                       const char *node, char *buf, size_t cap, uint64_t deadline_ns)
+{
+    size_t len;
+    int rc = XB(read_node)(xb, tx, dir, node, buf, cap, &len, deadline_ns);
+
+    if (rc < 0)
+        return rc;
+    if (XB(strnlen)(buf, len) != len)
+        return -XF_EINVAL;      /* a NUL inside: not a string */
+    return 0;
+}
+
+int xf_xenbus_write_str(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                        const char *node, const char *value, uint64_t deadline_ns)
+{
+    if (value == NULL)
+        return -XF_EINVAL;
+    return XB(write_node)(xb, tx, dir, node, value, strlen(value), deadline_ns);
+}
+
+int xf_xenbus_read_feature(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                           const char *node, bool dflt, bool *out, uint64_t deadline_ns)
+{
+    uint64_t v;
+    int rc;
+
+    if (out == NULL)
+        return -XF_EINVAL;
+    rc = xf_xenbus_read_uint(xb, tx, dir, node, 1, &v, deadline_ns);
+    if (rc == -XF_ENOENT) {
+        *out = dflt;
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    *out = v != 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Devices.
+ */
+
+/* Join a, "/", b into buf (NUL-terminated) or -XF_EINVAL if it won't fit. */
+static int join(char *buf, size_t cap, const char *a, const char *b)
+{
+    size_t al = XB(strnlen)(a, cap), bl = XB(strnlen)(b, cap);
+
+    if (al == 0 || bl == 0 || al + 1 + bl + 1 > cap)
+        return -XF_EINVAL;
+    memcpy(buf, a, al);
+    buf[al] = '/';
+    memcpy(buf + al + 1, b, bl);
+    buf[al + 1 + bl] = '\0';
+    return 0;
+}
+
+/* A name used as one path element: no '/', not empty, bounded. */
+static bool element_ok(const char *s)
+{
+    size_t n;
+
+    if (s == NULL)
+        return false;
+    n = XB(strnlen)(s, 65);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '/')
+            return false;
+    return true;
+}
+
+int xf_xenbus_dev_list(struct xf_xenbus *xb, const char *type, char *buf, size_t cap,
+                       unsigned int *count, uint64_t deadline_ns)
+{
+    char path[80];
+    int rc;
+
+    if (count == NULL || !element_ok(type) || join(path, sizeof(path), "device", type) < 0)
+        return -XF_EINVAL;
+    rc = xf_xenbus_directory(xb, XF_XENBUS_TX_NONE, path, buf, cap, count, deadline_ns);
+    if (rc == -XF_ENOENT) {
+        *count = 0;
+        return 0;
+    }
+    return rc;
+}
+
+int xf_xenbus_read_state(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                         XenbusState *out, uint64_t deadline_ns)
+{
+    uint64_t v;
+    int rc;
+
+    if (out == NULL)
+        return -XF_EINVAL;
+    rc = xf_xenbus_read_uint(xb, tx, dir, "state", XenbusStateReconfigured, &v, deadline_ns);
+    if (rc == -XF_ENOENT) {
+        *out = XenbusStateUnknown;
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    *out = (XenbusState)v;
+    return 0;
+}
+
+/* backend and backend-id of dev->nodename. */
+static int read_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint64_t deadline_ns)
+{
+    uint64_t id;
+    int rc;
+
+    rc = xf_xenbus_read_str(xb, XF_XENBUS_TX_NONE, dev->nodename, "backend", dev->backend,
+                            sizeof(dev->backend), deadline_ns);
+    if (rc == -XF_ENOBUFS)
+        rc = -XF_EINVAL;
+    if (rc == 0 && (dev->backend[0] != '/' || dev->backend[1] == '\0'))
+        rc = -XF_EINVAL;     /* must be absolute: it is another domain's */
+    if (rc < 0) {
+        dev->backend[0] = '\0';
+        return rc;
+    }
+    rc = xf_xenbus_read_uint(xb, XF_XENBUS_TX_NONE, dev->nodename, "backend-id",
+                             DOMID_FIRST_RESERVED - 1, &id, deadline_ns);
+    if (rc < 0)
+        return rc;
+    dev->backend_id = (domid_t)id;
+    return 0;
+}
+
+int xf_xenbus_dev_init(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, const char *type,
+                       const char *id, uint64_t deadline_ns)
+{
+    char dir[80];
+    int rc;
+
+    if (xb == NULL || dev == NULL || !element_ok(type) || !element_ok(id))
+        return -XF_EINVAL;
+    memset(dev, 0, sizeof(*dev));
+    if (join(dir, sizeof(dir), "device", type) < 0 ||
+        join(dev->nodename, sizeof(dev->nodename), dir, id) < 0)
+        return -XF_EINVAL;
+    deadline_ns = XB(deadline)(xb, deadline_ns);
+    rc = read_backend(xb, dev, deadline_ns);
+    if (rc < 0)
+        return rc;
+    return xf_xenbus_read_state(xb, XF_XENBUS_TX_NONE, dev->nodename, &dev->state,
+                                deadline_ns);
+}
+
+struct switch_arg {
+    struct xf_xenbus_dev *dev;
+    XenbusState state;
+    uint64_t deadline_ns;
+};
+
+static int switch_body(struct xf_xenbus *xb, xf_xenbus_tx_t tx, void *argp)
+{
+    struct switch_arg *a = argp;
+    char v[1];
+    int rc;
+
+    /* Only if the device's directory still exists: writing state would
+     * otherwise re-create a device the toolstack removed. (Its value is
+     * normally empty; a longer one still proves it exists.) */
+    rc = XB(read_node)(xb, tx, a->dev->nodename, NULL, v, sizeof(v), NULL, a->deadline_ns);
+    if (rc < 0 && rc != -XF_ENOBUFS)
+        return rc;
+    return xf_xenbus_write_uint(xb, tx, a->dev->nodename, "state", (uint64_t)a->state,
+                                a->deadline_ns);
+}
+
+int xf_xenbus_dev_switch(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, XenbusState state,
+                         uint64_t deadline_ns)
+{
+    struct switch_arg a;
+    int rc;
+
+    if (xb == NULL || dev == NULL || dev->nodename[0] == '\0' ||
+        (unsigned)state > XenbusStateReconfigured)
+        return -XF_EINVAL;
+    if (state == dev->state)
+        return 0;
+    a = (struct switch_arg){ dev, state, XB(deadline)(xb, deadline_ns) };
+    rc = xf_xenbus_transaction_run(xb, switch_body, &a, 0, a.deadline_ns);
+    if (rc == 0)
+        dev->state = state;
+    return rc;
+}
+
+/* Wait for a state in mask; a state in abort ends the wait with
+ * -XF_ENOTCONN. */
+static int wait_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint32_t mask,
+                        uint32_t abort, XenbusState *out, uint64_t deadline_ns)
+{
+    struct xf_xenbus_watch *w;
+    char path[XF_XENBUS_PATH_MAX + 8];
+    char token[32];
+    XenbusState s = XenbusStateUnknown;
+    unsigned n;
+    int rc;
+
+    if (xb == NULL || dev == NULL || dev->backend[0] != '/' ||
+        join(path, sizeof(path), dev->backend, "state") < 0)
+        return -XF_EINVAL;
+    deadline_ns = XB(deadline)(xb, deadline_ns);
+    /* A token of our own, unique in the context. */
+    memcpy(token, "xf-backend-", 11);
+    n = 11 + XB(fmt_uint)(token + 11, xb->token_seq++);
+    token[n] = '\0';
+    rc = xf_xenbus_watch_add(xb, path, token, NULL, NULL, &w, deadline_ns);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        /* Read first, then wait: the watch exists already, so a change
+         * after this read queues an event and is never missed. */
+        XB(watch_drain)(w);
+        rc = xf_xenbus_read_state(xb, XF_XENBUS_TX_NONE, dev->backend, &s, deadline_ns);
+        if (rc < 0)
+            break;
+        if (mask & XF_XENBUS_STATE_BIT(s)) {
+            rc = 0;
+            break;
+        }
+        if (abort & XF_XENBUS_STATE_BIT(s)) {
+            rc = -XF_ENOTCONN;      /* the backend is going away: follow it */
+            break;
+        }
+        rc = XB(watch_wait_any)(xb, w, deadline_ns);
+        if (rc < 0)
+            break;
+    }
+    if (out != NULL)
+        *out = s;
+    XB(watch_remove_async)(xb, w);
+    return rc;
+}
+
+int xf_xenbus_dev_wait_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
+                               uint32_t mask, XenbusState *out, uint64_t deadline_ns)
+{
+    const uint32_t going = XF_XENBUS_STATE_BIT(XenbusStateClosing) |
+                           XF_XENBUS_STATE_BIT(XenbusStateClosed) |
+                           XF_XENBUS_STATE_BIT(XenbusStateUnknown);
+
+    return wait_backend(xb, dev, mask, going & ~mask, out, deadline_ns);
+}
+
+int xf_xenbus_dev_connect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
+                          uint64_t deadline_ns)
+{
+    int rc;
+
+    if (xb == NULL)
+        return -XF_EINVAL;
+    deadline_ns = XB(deadline)(xb, deadline_ns);
+    rc = xf_xenbus_dev_switch(xb, dev, XenbusStateInitialised, deadline_ns);
+    if (rc == 0)
+        rc = xf_xenbus_dev_wait_backend(xb, dev, XF_XENBUS_STATE_BIT(XenbusStateConnected),
+                                        NULL, deadline_ns);
+    if (rc == 0)
+        rc = xf_xenbus_dev_switch(xb, dev, XenbusStateConnected, deadline_ns);
+    return rc;
+}
+
+int xf_xenbus_dev_close(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint64_t deadline_ns)
+{
+    const uint32_t gone = XF_XENBUS_STATE_BIT(XenbusStateClosed) |
+                          XF_XENBUS_STATE_BIT(XenbusStateUnknown) |
+                          XF_XENBUS_STATE_BIT(XenbusStateInitialising) |
+                          XF_XENBUS_STATE_BIT(XenbusStateInitWait);
+    int rc;
+
+    if (xb == NULL)
+        return -XF_EINVAL;
+    deadline_ns = XB(deadline)(xb, deadline_ns);
+    rc = xf_xenbus_dev_switch(xb, dev, XenbusStateClosing, deadline_ns);
+    if (rc == 0)
+        rc = xf_xenbus_dev_wait_backend(xb, dev,
+                                        XF_XENBUS_STATE_BIT(XenbusStateClosing) | gone,
+                                        NULL, deadline_ns);
+    if (rc == 0)
+        rc = xf_xenbus_dev_switch(xb, dev, XenbusStateClosed, deadline_ns);
+    /* The backend may still be Closing for a while: not an abort here. */
+    if (rc == 0)
+        rc = wait_backend(xb, dev, gone, 0, NULL, deadline_ns);
+    return rc;
+}
+
+int xf_xenbus_dev_reconnect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
+                            uint64_t deadline_ns)
+{
+    int rc;
+
+    if (xb == NULL || dev == NULL || dev->nodename[0] == '\0')
+        return -XF_EINVAL;
+    deadline_ns = XB(deadline)(xb, deadline_ns);
+    rc = read_backend(xb, dev, deadline_ns);
+    if (rc == 0)
+        rc = xf_xenbus_dev_switch(xb, dev, XenbusStateInitialising, deadline_ns);
+    /* Coming from Closed, the backend passes through Closed/Initialising:
+     * those are the way there, not a reason to stop. */
+    if (rc == 0)
+        rc = wait_backend(xb, dev, XF_XENBUS_STATE_BIT(XenbusStateInitWait), 0, NULL,
+                          deadline_ns);
+    return rc;
+}

@@ -1,0 +1,107 @@
+/*
+ * Synchronous helpers' waiting: process what the transport has, test the
+ * condition, and block through the transport (xf_plat_wait() for the ring,
+ * poll(2) for a socket) until the deadline. Works whether the kernel takes
+ * upcalls (the event handler processes, this loop finds the work done) or
+ * polls (this loop processes): processing is reentrancy-guarded, so the
+ * two never interleave on one CPU. A wait ends at the deadline with
+ * -XF_ETIMEDOUT, whatever the server does.
+ */
+#include "private.h"
+
+/* ------------------------------------------------------------------------
+ * Waiting.
+ */
+int XB(wait_until)(struct xf_xenbus *xb, int (*cond)(struct xf_xenbus *, void *), void *arg,
+                   uint64_t deadline_ns)
+{
+    for (;;) {
+        xf_xenbus_process(xb);
+        int r = cond(xb, arg);
+        if (r != 0)
+            return r > 0 ? 0 : r;
+        if (xf_plat_now_ns() >= deadline_ns)
+            return -XF_ETIMEDOUT;
+        xb->ops->wait(xb->t, deadline_ns, xb->sq_count != 0);
+    }
+}
+
+static int req_done_cond(struct xf_xenbus *xb, void *arg)
+{
+    return xf_xenbus_req_done(xb, *(const uint32_t *)arg);
+}
+
+int xf_xenbus_req_wait(struct xf_xenbus *xb, uint32_t id, uint64_t deadline_ns)
+{
+    if (xb == NULL || xf_xenbus_req_done(xb, id) < 0)
+        return -XF_EINVAL;
+    return XB(wait_until)(xb, req_done_cond, &id, XB(deadline)(xb, deadline_ns));
+}
+
+int XB(call)(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx,
+             const struct xf_xenbus_iov *iov, unsigned int niov, uint64_t deadline_ns,
+             const char **data, uint32_t *id)
+{
+    uint32_t len;
+    int rc;
+
+    deadline_ns = XB(deadline)(xb, deadline_ns);
+    rc = XB(submit)(xb, type, tx, iov, niov, NULL, NULL, id);
+    if (rc < 0)
+        return rc;
+    rc = XB(wait_until)(xb, req_done_cond, id, deadline_ns);
+    if (rc < 0) {
+        xf_xenbus_req_cancel(xb, *id);
+        return rc;
+    }
+    rc = xf_xenbus_req_reply(xb, *id, data, &len);
+    if (rc < 0)
+        xf_xenbus_req_release(xb, *id);
+    return rc;
+}
+
+int XB(call0)(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx,
+              const struct xf_xenbus_iov *iov, unsigned int niov, uint64_t deadline_ns)
+{
+    const char *data;
+    uint32_t id;
+    int rc = XB(call)(xb, type, tx, iov, niov, deadline_ns, &data, &id);
+
+    if (rc < 0)
+        return rc;
+    xf_xenbus_req_release(xb, id);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Reconnection.
+ */
+static int link_up_cond(struct xf_xenbus *xb, void *arg)
+{
+    (void)arg;
+    if (xb->error != 0)
+        return xb->error;
+    /* Up, and every watch registered again (replies received). */
+    return !xb->reconnecting && xb->nreg_pending == 0;
+}
+
+int xf_xenbus_reconnect(struct xf_xenbus *xb, uint64_t deadline_ns)
+{
+    int rc;
+
+    if (xb == NULL)
+        return -XF_EINVAL;
+    deadline_ns = XB(deadline)(xb, deadline_ns);
+    if (xb->ops->reset == NULL)
+        return -XF_EOPNOTSUPP;
+    rc = xb->ops->reset(xb->t);
+    if (rc < 0)
+        return rc;
+    /* What was in flight is lost with the server's state: its effect is
+     * unknown to us, so it fails with -XF_EIO rather than being resent. */
+    xb->error = 0;
+    xb->reconnecting = true;
+    XB(fail_all)(xb, -XF_EIO);
+    XB(watch_mark_all)(xb);
+    return XB(wait_until)(xb, link_up_cond, NULL, deadline_ns);
+}
