@@ -38,7 +38,7 @@ static int map_shared_info(shared_info_t **out)
     xatp.gpfn = gfn;
     rc = xf_plat_memory_op(XENMEM_add_to_physmap, &xatp);
     if (rc != 0) {
-        xf_log(XF_LOG_ERROR, "evtchn: add_to_physmap(shared_info, gfn %#llx): %ld",
+        xf_log(XF_LOG_ERROR, "evtchn: add_to_physmap(shared_info, gfn 0x%llx): %ld",
                (unsigned long long)gfn, rc);
         xf_plat_page_free(page, 1);
         return (int)rc;
@@ -67,7 +67,7 @@ static void unmap_shared_info(shared_info_t *s)
     xrfp.gpfn = gfn;
     rc = xf_plat_memory_op(XENMEM_remove_from_physmap, &xrfp);
     if (rc != 0) {
-        xf_log(XF_LOG_WARN, "evtchn: remove_from_physmap(shared_info, gfn %#llx): %ld;"
+        xf_log(XF_LOG_WARN, "evtchn: remove_from_physmap(shared_info, gfn 0x%llx): %ld;"
                " page kept", (unsigned long long)gfn, rc);
         return;
     }
@@ -79,7 +79,7 @@ static void unmap_shared_info(shared_info_t *s)
     res.domid = DOMID_SELF;
     rc = xf_plat_memory_op(XENMEM_populate_physmap, &res);
     if (rc != 1) {
-        xf_log(XF_LOG_WARN, "evtchn: populate_physmap(gfn %#llx): %ld; the frame is"
+        xf_log(XF_LOG_WARN, "evtchn: populate_physmap(gfn 0x%llx): %ld; the frame is"
                " a hole now, page kept out of the allocator", (unsigned long long)gfn, rc);
         return;
     }

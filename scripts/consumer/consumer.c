@@ -1,7 +1,9 @@
 /*
- * A minimal embedder of libxfcommon: it supplies the platform seam (here a
- * static page pool and hypercalls that are not available) and uses the ring
- * layer. Built by scripts/test.sh twice, through pkg-config after
+ * A minimal embedder of xenfront: it supplies the platform seam (here a
+ * static page pool and hypercalls that are not available), uses the ring
+ * layer, and links every driver library it names (their entry points are
+ * referenced, so the link must resolve them through the installed archives
+ * alone). Built by scripts/test.sh twice, through pkg-config after
  * `meson install` and as a meson subproject, to prove "pick and link".
  */
 #include <stdio.h>
@@ -9,6 +11,9 @@
 #include <xenfront/platform.h>
 #include <xenfront/ring.h>
 #include <xenfront/errno.h>
+#include <xenfront/evtchn.h>
+#include <xenfront/gnttab.h>
+#include <xenfront/xenbus.h>
 
 struct req { uint32_t id, val; };
 struct rsp { uint32_t id, val; };
@@ -36,6 +41,12 @@ int xf_plat_foreign_range(void **va, xen_pfn_t *gfn, size_t *n) { (void)va; (voi
 uint64_t xf_plat_now_ns(void) { return 0; }
 int xf_plat_wait(uint64_t deadline) { (void)deadline; return -XF_ETIMEDOUT; }
 
+/* Referenced, so that the linker must find each library's objects. */
+typedef void (*entry_fn)(void);
+static entry_fn const entry_points[] = {
+    (entry_fn)xf_evtchn_create, (entry_fn)xf_gnttab_create, (entry_fn)xf_xenbus_create_ring,
+};
+
 int main(void)
 {
     struct xf_front_ring f;
@@ -57,6 +68,10 @@ int main(void)
         return 4;
     if (xf_front_ring_get_response(&f, &out) != 1 || out.id != 7 || out.val != 43)
         return 5;
-    printf("consumer: ring of %u entries, request answered: ok\n", xf_front_ring_size(&f));
+    for (size_t i = 0; i < sizeof(entry_points) / sizeof(entry_points[0]); i++)
+        if (entry_points[i] == NULL)
+            return 6;
+    printf("consumer: ring of %u entries, request answered, %zu libraries linked: ok\n",
+           xf_front_ring_size(&f), sizeof(entry_points) / sizeof(entry_points[0]));
     return 0;
 }
