@@ -58,7 +58,7 @@ meson setup "$B/install" --prefix="$B/prefix" -Dtests=disabled >"$B/install.setu
 pcdir=$(dirname "$(find "$B/prefix" -name xfcommon.pc | head -n 1)")
 if [ "$consumer_ok" = 1 ] &&
     cc -std=c11 -Wall -Wextra -Werror -o "$B/consumer-pc" scripts/consumer/consumer.c \
-        $(PKG_CONFIG_PATH="$pcdir" pkg-config --static --cflags --libs xfxenbus xfgnttab xfevtchn xfcommon) &&
+        $(PKG_CONFIG_PATH="$pcdir" pkg-config --static --cflags --libs xfconsole xfxenbus xfgnttab xfevtchn xfcommon) &&
     "$B/consumer-pc"; then
     echo "pkg-config consumer: ok"
 else

@@ -11,6 +11,7 @@
 #include <xenfront/platform.h>
 #include <xenfront/ring.h>
 #include <xenfront/errno.h>
+#include <xenfront/console.h>
 #include <xenfront/evtchn.h>
 #include <xenfront/gnttab.h>
 #include <xenfront/xenbus.h>
@@ -45,6 +46,7 @@ int xf_plat_wait(uint64_t deadline) { (void)deadline; return -XF_ETIMEDOUT; }
 typedef void (*entry_fn)(void);
 static entry_fn const entry_points[] = {
     (entry_fn)xf_evtchn_create, (entry_fn)xf_gnttab_create, (entry_fn)xf_xenbus_create_ring,
+    (entry_fn)xf_console_create,
 };
 
 int main(void)
