@@ -3,6 +3,8 @@
  */
 #include "private.h"
 
+#include <xenfront/physmap.h>
+
 /* Context and handler table in one allocation of whole pages. */
 static size_t ctx_pages(void)
 {
@@ -19,29 +21,15 @@ static size_t ctx_pages(void)
  */
 static int map_shared_info(shared_info_t **out)
 {
-    struct xen_add_to_physmap xatp;
     void *page = xf_plat_page_alloc(1);
-    xen_pfn_t gfn;
-    long rc;
+    int rc;
 
     if (page == NULL)
         return -XF_ENOMEM;
-    gfn = xf_plat_virt_to_gfn(page);
-    if (gfn == ~(xen_pfn_t)0) {
-        xf_plat_page_free(page, 1);
-        return -XF_EFAULT;
-    }
-    memset(&xatp, 0, sizeof(xatp));
-    xatp.domid = DOMID_SELF;
-    xatp.space = XENMAPSPACE_shared_info;
-    xatp.idx = 0;
-    xatp.gpfn = gfn;
-    rc = xf_plat_memory_op(XENMEM_add_to_physmap, &xatp);
+    rc = xf_physmap_add(page, XENMAPSPACE_shared_info, 0);
     if (rc != 0) {
-        xf_log(XF_LOG_ERROR, "evtchn: add_to_physmap(shared_info, gfn 0x%llx): %ld",
-               (unsigned long long)gfn, rc);
-        xf_plat_page_free(page, 1);
-        return (int)rc;
+        xf_plat_page_free(page, 1); /* Xen refused: still our RAM */
+        return rc;
     }
     *out = page;
     return 0;
@@ -56,34 +44,8 @@ static int map_shared_info(shared_info_t **out)
  */
 static void unmap_shared_info(shared_info_t *s)
 {
-    struct xen_remove_from_physmap xrfp;
-    struct xen_memory_reservation res;
-    xen_pfn_t gfn = xf_plat_virt_to_gfn(s);
-    xen_pfn_t extent = gfn;
-    long rc;
-
-    memset(&xrfp, 0, sizeof(xrfp));
-    xrfp.domid = DOMID_SELF;
-    xrfp.gpfn = gfn;
-    rc = xf_plat_memory_op(XENMEM_remove_from_physmap, &xrfp);
-    if (rc != 0) {
-        xf_log(XF_LOG_WARN, "evtchn: remove_from_physmap(shared_info, gfn 0x%llx): %ld;"
-               " page kept", (unsigned long long)gfn, rc);
-        return;
-    }
-    memset(&res, 0, sizeof(res));
-    set_xen_guest_handle(res.extent_start, &extent);
-    res.nr_extents = 1;
-    res.extent_order = 0;
-    res.mem_flags = 0;
-    res.domid = DOMID_SELF;
-    rc = xf_plat_memory_op(XENMEM_populate_physmap, &res);
-    if (rc != 1) {
-        xf_log(XF_LOG_WARN, "evtchn: populate_physmap(gfn 0x%llx): %ld; the frame is"
-               " a hole now, page kept out of the allocator", (unsigned long long)gfn, rc);
-        return;
-    }
-    xf_plat_page_free(s, 1);
+    if (xf_physmap_remove(s) == 0)
+        xf_plat_page_free(s, 1);
 }
 
 int xf_evtchn_create(struct xf_evtchn **out, const struct xf_evtchn_config *cfg)

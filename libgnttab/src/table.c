@@ -10,6 +10,8 @@
  */
 #include "private.h"
 
+#include <xenfront/physmap.h>
+
 static size_t pages_for(size_t bytes)
 {
     return (bytes + XF_PAGE_SIZE - 1) / XF_PAGE_SIZE;
@@ -47,12 +49,10 @@ uint32_t xf_gnttab__free_pop(struct xf_gnttab *gt)
  * grant made before this context) and are never handed out. */
 static int map_frame(struct xf_gnttab *gt)
 {
-    struct xen_add_to_physmap xatp;
     uint32_t idx = gt->nr_frames;
     grant_entry_v1_t *page;
     struct ref_meta *meta;
-    xen_pfn_t gfn;
-    long rc;
+    int rc;
 
     page = xf_plat_page_alloc(1);
     if (page == NULL)
@@ -62,26 +62,12 @@ static int map_frame(struct xf_gnttab *gt)
         xf_plat_page_free(page, 1);
         return -XF_ENOMEM;
     }
-    gfn = xf_plat_virt_to_gfn(page);
-    if (gfn == ~(xen_pfn_t)0) {
-        xf_plat_page_free(meta, 1);
-        xf_plat_page_free(page, 1);
-        return -XF_EFAULT;
-    }
-    memset(&xatp, 0, sizeof(xatp));
-    xatp.domid = DOMID_SELF;
-    xatp.size = 0;
-    xatp.space = XENMAPSPACE_grant_table;
-    xatp.idx = idx;
-    xatp.gpfn = gfn;
-    rc = xf_plat_memory_op(XENMEM_add_to_physmap, &xatp);
+    rc = xf_physmap_add(page, XENMAPSPACE_grant_table, idx);
     if (rc != 0) {
         /* Xen refused before touching the p2m: the page is still RAM. */
-        xf_log(XF_LOG_ERROR, "gnttab: add_to_physmap(grant table frame %u at gfn 0x%llx): %ld",
-               idx, (unsigned long long)gfn, rc);
         xf_plat_page_free(meta, 1);
         xf_plat_page_free(page, 1);
-        return (int)rc;
+        return rc;
     }
     gt->frames[idx] = page;
     gt->meta[idx] = meta;
@@ -132,34 +118,8 @@ int xf_gnttab_grow(struct xf_gnttab *gt, uint32_t min_free)
  */
 static void unmap_frame(struct xf_gnttab *gt, uint32_t i)
 {
-    struct xen_remove_from_physmap xrfp;
-    struct xen_memory_reservation res;
-    xen_pfn_t gfn = xf_plat_virt_to_gfn(gt->frames[i]);
-    xen_pfn_t extent = gfn;
-    long rc;
-
-    memset(&xrfp, 0, sizeof(xrfp));
-    xrfp.domid = DOMID_SELF;
-    xrfp.gpfn = gfn;
-    rc = xf_plat_memory_op(XENMEM_remove_from_physmap, &xrfp);
-    if (rc != 0) {
-        xf_log(XF_LOG_WARN, "gnttab: remove_from_physmap(table frame %u, gfn 0x%llx): %ld;"
-               " page kept", i, (unsigned long long)gfn, rc);
-        return;
-    }
-    memset(&res, 0, sizeof(res));
-    set_xen_guest_handle(res.extent_start, &extent);
-    res.nr_extents = 1;
-    res.extent_order = 0;
-    res.mem_flags = 0;
-    res.domid = DOMID_SELF;
-    rc = xf_plat_memory_op(XENMEM_populate_physmap, &res);
-    if (rc != 1) {
-        xf_log(XF_LOG_WARN, "gnttab: populate_physmap(gfn 0x%llx): %ld; page kept out of"
-               " the allocator", (unsigned long long)gfn, rc);
-        return;
-    }
-    xf_plat_page_free(gt->frames[i], 1);
+    if (xf_physmap_remove(gt->frames[i]) == 0)
+        xf_plat_page_free(gt->frames[i], 1);
 }
 
 static void release_all(struct xf_gnttab *gt)
