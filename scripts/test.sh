@@ -14,6 +14,9 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 sh scripts/deps.sh
+# The unmodified dom0 programs of the 'hostpeers' suite (xenstored,
+# xenconsoled, QEMU), extracted from Debian's packages, not installed.
+sh scripts/fetch-dom0.sh
 
 B=${XF_BUILD:-$ROOT/build/test}
 rm -rf "$B"

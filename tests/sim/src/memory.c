@@ -436,3 +436,43 @@ long sim_memory_op(struct xf_sim *sim, struct sim_dom *d, unsigned int cmd, void
         return -XF_ENOSYS;
     }
 }
+
+int xf_sim_gfn_backing(struct xf_sim *sim, domid_t domid, xen_pfn_t gfn, off_t *off)
+{
+    struct sim_dom *d;
+    int fd = -XF_ESRCH;
+
+    sim_lock(sim);
+    d = sim_find(sim, domid);
+    if (d != NULL) {
+        fd = gfn_backing(sim, d, gfn, off);
+        if (fd < 0)
+            fd = -XF_EINVAL;
+    }
+    sim_unlock(sim);
+    return fd;
+}
+
+int xf_sim_grant_backing(struct xf_sim *sim, domid_t mapper, grant_handle_t handle, off_t *off)
+{
+    struct sim_dom *ld, *rd;
+    int fd = -XF_ESRCH;
+
+    sim_lock(sim);
+    ld = sim_find(sim, mapper);
+    if (ld != NULL) {
+        fd = -XF_EINVAL;
+        if (handle < XF_SIM_MAX_MAPTRACK && ld->maptrack[handle].in_use) {
+            /* A dead granter's frame is gone from the files' point of view
+             * here (its file may be removed): refuse rather than guess. */
+            rd = sim_find(sim, ld->maptrack[handle].granter);
+            if (rd != NULL && ld->maptrack[handle].frame < rd->ram_frames) {
+                fd = gfn_backing(sim, rd, ld->maptrack[handle].frame, off);
+                if (fd < 0)
+                    fd = -XF_EINVAL;
+            }
+        }
+    }
+    sim_unlock(sim);
+    return fd;
+}

@@ -454,3 +454,48 @@ int xf_sim_foreign_range(struct xf_sim *sim, domid_t domid, xen_pfn_t *first_gfn
     sim_unlock(sim);
     return rc;
 }
+
+int xf_sim_evtchn_wait_any(struct xf_sim *sim, domid_t domid, const evtchn_port_t *ports,
+                           unsigned int n, const volatile int *cancel, uint64_t deadline_ns)
+{
+    int rc;
+
+    for (unsigned int i = 0; i < n; i++)
+        if (ports[i] >= XF_SIM_NR_PORTS)
+            return -XF_EINVAL;
+    sim_lock(sim);
+    for (;;) {
+        struct sim_dom *d = sim_find(sim, domid);
+        if (d == NULL) {
+            rc = -XF_ESRCH;
+            break;
+        }
+        rc = -XF_EAGAIN;
+        for (unsigned int i = 0; i < n && rc < 0; i++)
+            if (bit_test_and_clear(sim_shinfo(sim, d)->evtchn_pending, ports[i]))
+                rc = (int)ports[i];
+        if (rc >= 0)
+            break;
+        if (cancel != NULL && *cancel) {
+            rc = -XF_EINTR;
+            break;
+        }
+        if (sim_cond_wait(sim, deadline_ns) == -XF_ETIMEDOUT) {
+            rc = -XF_ETIMEDOUT;
+            d = sim_find(sim, domid);
+            for (unsigned int i = 0; d != NULL && i < n && rc < 0; i++)
+                if (bit_test_and_clear(sim_shinfo(sim, d)->evtchn_pending, ports[i]))
+                    rc = (int)ports[i];
+            break;
+        }
+    }
+    sim_unlock(sim);
+    return rc;
+}
+
+void xf_sim_kick(struct xf_sim *sim)
+{
+    sim_lock(sim);
+    sim_kick(sim);
+    sim_unlock(sim);
+}

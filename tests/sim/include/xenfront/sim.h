@@ -63,6 +63,8 @@
 
 #include <xenfront/platform.h>
 
+#include <sys/types.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -242,6 +244,32 @@ int xf_sim_evtchn_close(struct xf_sim *sim, domid_t domid, evtchn_port_t port);
  * -XEN_ESRCH / -XEN_EINVAL for a bad domain / port. */
 int xf_sim_evtchn_wait(struct xf_sim *sim, domid_t domid, evtchn_port_t port,
                        uint64_t deadline_ns);
+
+/*
+ * Wait until any of ports[0..n) is pending in domid's shared_info, clear it
+ * and return that port (the first of ports[] found so). Returns -XEN_EINTR as soon
+ * as *cancel is non-zero (it is checked at every wake-up: set it, then call
+ * xf_sim_kick()), -XEN_ETIMEDOUT at deadline_ns (~0: none), -XEN_ESRCH /
+ * -XEN_EINVAL for a bad domain / port. n may be 0 (wait for cancel only).
+ * For a process that serves many ports from one thread (a dom0 shim).
+ */
+int xf_sim_evtchn_wait_any(struct xf_sim *sim, domid_t domid, const evtchn_port_t *ports,
+                           unsigned int n, const volatile int *cancel, uint64_t deadline_ns);
+
+/* Wake every waiter of the simulator, in every process (they re-check). */
+void xf_sim_kick(struct xf_sim *sim);
+
+/*
+ * What backs a frame, as a file and offset, for a process that wants its
+ * own mapping of it (several frames side by side, as gntdev and privcmd
+ * give): a domain's gfn (RAM, shared_info or a grant-table frame), or the
+ * granter's frame behind mapper's grant handle. Returns a file descriptor
+ * owned by the simulator (do not close it; mmap it at once), or a negative
+ * Xen errno: -XEN_ESRCH (domain), -XEN_EINVAL (no such frame or handle).
+ */
+int xf_sim_gfn_backing(struct xf_sim *sim, domid_t domid, xen_pfn_t gfn, off_t *off);
+int xf_sim_grant_backing(struct xf_sim *sim, domid_t mapper, grant_handle_t handle,
+                         off_t *off);
 
 /* Atomically test and clear port's pending bit in domid's shared_info. */
 bool xf_sim_evtchn_test_and_clear(struct xf_sim *sim, domid_t domid, evtchn_port_t port);
