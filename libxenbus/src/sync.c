@@ -76,6 +76,29 @@ int XB(call0)(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx,
 /* ------------------------------------------------------------------------
  * Reconnection.
  */
+/* Nothing queued, nothing awaiting a reply, not inside a message. */
+static int quiet_cond(struct xf_xenbus *xb, void *arg)
+{
+    (void)arg;
+    if (xb->error != 0)
+        return xb->error;
+    /* rx_have is the header bytes taken: non-zero from a message's first
+     * byte until its payload is complete. */
+    if (xb->sq_count != 0 || xb->rx_have != 0)
+        return 0;
+    for (uint32_t i = 0; i < xb->nslots; i++)
+        if (xb->slots[i].state == XB_SLOT_QUEUED || xb->slots[i].state == XB_SLOT_SENT)
+            return 0;
+    return 1;
+}
+
+int xf_xenbus_quiesce(struct xf_xenbus *xb, uint64_t deadline_ns)
+{
+    if (xb == NULL)
+        return -XF_EINVAL;
+    return XB(wait_until)(xb, quiet_cond, NULL, XB(deadline)(xb, deadline_ns));
+}
+
 static int link_up_cond(struct xf_xenbus *xb, void *arg)
 {
     (void)arg;

@@ -596,6 +596,36 @@ START_TEST(test_split_writes)
 }
 END_TEST
 
+/* Handing the ring to a new context: quiesce waits out a reply that
+ * arrives in pieces (and one still in flight), so the next context starts at
+ * a message boundary; against a silent server it times out instead. */
+START_TEST(test_quiesce_hand_over)
+{
+    static char v[1500], r[1600];
+    struct xf_xenbus_iov iov = { "data/q", sizeof("data/q") };
+    uint32_t id;
+    size_t len;
+
+    memset(v, 'h', sizeof(v));
+    ck_assert_int_eq(xf_xenbus_write(xb, 0, "data/q", v, sizeof(v), T5), 0);
+    xf_xsd_misbehave(xsd, XF_XSD_SPLIT_WRITES, 1);
+    ck_assert_int_eq(xf_xenbus_submit(xb, XS_READ, 0, &iov, 1, NULL, NULL, &id), 0);
+    ck_assert_int_eq(xf_xenbus_quiesce(xb, T5), 0);
+    ck_assert_int_eq(xf_xenbus_req_done(xb, id), 1);
+    xf_xenbus_destroy(xb);
+    xb = NULL;
+    xb_up(NULL);
+    ck_assert_int_eq(xf_xenbus_read(xb, 0, "data/q", r, sizeof(r), &len, T5), 0);
+    ck_assert_uint_eq(len, sizeof(v));
+    ck_assert_int_eq(memcmp(v, r, len), 0);
+
+    xf_xsd_misbehave(xsd, XF_XSD_SILENT, 0);
+    ck_assert_int_eq(xf_xenbus_submit(xb, XS_READ, 0, &iov, 1, NULL, NULL, &id), 0);
+    ck_assert_int_eq(xf_xenbus_quiesce(xb, SOON(150)), -XF_ETIMEDOUT);
+    ck_assert_int_eq(xf_xenbus_quiesce(NULL, T5), -XF_EINVAL);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * XenBus devices, with a backend played by a thread that follows the
  * frontend's state (polling the store through the toolstack API).
@@ -818,6 +848,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_transaction_retry);
     tcase_add_test(tc, test_reset_watches);
     tcase_add_test(tc, test_reconnect_xsd);
+    tcase_add_test(tc, test_quiesce_hand_over);
     tcase_add_test(tc, test_hostile_len_too_big);
     tcase_add_test(tc, test_hostile_wrong_type);
     tcase_add_test(tc, test_hostile_unknown_req_id);

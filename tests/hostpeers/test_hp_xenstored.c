@@ -305,17 +305,19 @@ START_TEST(ring_reset_watches)
     snprintf(p, sizeof(p), "%s/control/platform-feature-xs_reset_watches", home);
     ck_assert_int_eq(hp_xs_write(&hp, p, "1"), 0);
     /* A previous kernel's watches: registered, then its context dropped
-     * (server-side watches stay). It hands the ring over at a message
-     * boundary: both initial events consumed. (Dropped in the middle of a
-     * message, which xenstored writes header first, the next context would
-     * start mid-message and fail with -XF_EPROTO: xenstored 4.17 offers no
-     * ring reconnection to resynchronise. Seen once under valgrind.) */
+     * (server-side watches stay). It hands the ring over with
+     * xf_xenbus_quiesce(): dropped in the middle of a message, which
+     * xenstored writes header first, the next context would start
+     * mid-message and fail with -XF_EPROTO (xenstored 4.17 offers no ring
+     * reconnection to resynchronise; seen once under valgrind before
+     * quiesce existed). */
     char ev[128];
     ck_assert_int_eq(xf_xenbus_watch_add(xb, "data/a", "old-a", NULL, NULL, &w, T5), 0);
     ck_assert_int_eq(xf_xenbus_watch_wait(xb, w, ev, sizeof(ev), NULL, NULL, T5), 1);
     ck_assert_int_eq(xf_xenbus_watch_add(xb, "data/b", "old-b", NULL, NULL, &w, T5), 0);
     ck_assert_int_eq(xf_xenbus_watch_wait(xb, w, ev, sizeof(ev), NULL, NULL, T5), 1);
     ck_assert_int_eq(xf_xenbus_reset_watches(xb, T5), -XF_EBUSY);
+    ck_assert_int_eq(xf_xenbus_quiesce(xb, T5), 0);
     xf_xenbus_destroy(xb);
     ck_assert_int_eq(xsd_watches(), 2);
     xb = guest_xenbus();

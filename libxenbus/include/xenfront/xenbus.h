@@ -116,11 +116,29 @@ int xf_xenbus_create_ring(struct xf_xenbus **out, const struct xf_xenbus_config 
 int xf_xenbus_hvm_store(uint64_t *pfn, evtchn_port_t *port);
 
 /*
+ * Bring the connection to a point where another context can take the ring
+ * over: wait until no request is queued or awaiting its reply (cancelled
+ * ones included) and no message is partly received. xenstored may write a
+ * reply's header and payload in separate steps; a context destroyed between
+ * them would leave the next one to start reading mid-message (and a reply
+ * to a request of ours would reach it with an unknown id). Call it before
+ * xf_xenbus_destroy() when the ring will be used again, and submit nothing
+ * in between. Watch events may still come later, as whole messages; a later
+ * context drops those of tokens it does not know.
+ * Returns 0, -XF_ETIMEDOUT at the deadline (the server is silent: handing
+ * over is then unsafe), -XF_EINVAL, or the broken connection's error.
+ * Not from an event handler.
+ */
+int xf_xenbus_quiesce(struct xf_xenbus *xb, uint64_t deadline_ns);
+
+/*
  * Destroy: every outstanding request completes with -XF_ENOTCONN (callbacks
  * run), the transport is closed (the ring's port stays bound in ec, masked
  * and without a handler, for a later context: closing it would cut the
- * domain off from xenstored), memory freed. Server-side watches are not removed (use xf_xenbus_watch_remove()
- * first, or RESET_WATCHES next time). NULL is ignored. Not from a handler.
+ * domain off from xenstored), memory freed. Server-side watches are not
+ * removed (use xf_xenbus_watch_remove() first, or RESET_WATCHES next time).
+ * If another context will use the ring, call xf_xenbus_quiesce() first.
+ * NULL is ignored. Not from a handler.
  */
 void xf_xenbus_destroy(struct xf_xenbus *xb);
 
