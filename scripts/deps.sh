@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="meson ninja-build gcc libc6-dev clang llvm check libsubunit-dev libxen-dev
-      pkg-config python3 valgrind binutils"
+      pkg-config python3 valgrind binutils qemu-system-x86"
 
 missing=""
 for p in $PKGS; do

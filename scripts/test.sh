@@ -8,6 +8,7 @@
 #     errors, and the pick-and-link check of every archive
 #  5. install + pkg-config consumer, and meson-subproject consumer
 #  6. the benchmarks build (they are run by hand: scripts/bench.sh)
+#  7. in-guest: the PVH test kernel under Debian's Xen 4.17 in QEMU (tests/guest/run.sh)
 #
 # Build directories go under build/test (override with XF_BUILD=DIR).
 set -eu
@@ -84,9 +85,14 @@ meson setup "$B/release" --buildtype=release >"$B/release.setup.log" &&
     meson compile -C "$B/release" >"$B/release.build.log" || bench_ok=0
 [ "$bench_ok" = 1 ] && echo "benchmarks: built" || echo "benchmarks: build FAILED"
 
+section "in-guest: PVH test kernel under Xen 4.17 in QEMU"
+guest_ok=1
+XF_GUEST_WORK="$B/guest" sh tests/guest/run.sh || guest_ok=0
+
 section "summary"
 status=0
 python3 scripts/summarize.py $dirs || status=1
 [ "$consumer_ok" = 1 ] || { echo "consumer checks failed"; status=1; }
 [ "$bench_ok" = 1 ] || { echo "benchmark build failed"; status=1; }
+[ "$guest_ok" = 1 ] || { echo "in-guest tests failed"; status=1; }
 exit $status

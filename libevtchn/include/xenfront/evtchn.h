@@ -278,11 +278,14 @@ int xf_evtchn_dispatch(struct xf_evtchn *ec, unsigned int budget);
 enum xf_evtchn_upcall_method {
     /* The per-vCPU vector if Xen has it, else the callback-via vector. */
     XF_EVTCHN_UPCALL_AUTO = 0,
-    /* HVMOP_set_evtchn_upcall_vector for this context's vCPU (Xen 4.6+):
-     * a plain edge vector, no EOI to the I/O APIC needed. Preferred. */
+    /* HVMOP_set_evtchn_upcall_vector for this context's vCPU (Xen 4.6+).
+     * Preferred. Xen delivers it through the vCPU's emulated local APIC:
+     * the APIC must be enabled and the handler must EOI it, or only one
+     * upcall is ever delivered (measured in a real Xen 4.17 guest). */
     XF_EVTCHN_UPCALL_VCPU_VECTOR = 1,
     /* HVM_PARAM_CALLBACK_IRQ with type vector (XENFEAT_hvm_callback_vector):
-     * one vector for the whole domain. Only from the vCPU 0 context. */
+     * one vector for the whole domain, no EOI needed. Only from the vCPU 0
+     * context. */
     XF_EVTCHN_UPCALL_CALLBACK_VECTOR = 2,
 };
 

@@ -1,0 +1,289 @@
+#!/bin/sh
+# In-guest tests (tier 3): boot Debian's Xen 4.17 with a Linux dom0 in QEMU
+# (TCG), start the PVH test kernel from dom0 as two guests in turn (taking
+# upcalls, then polling), each with its peer (dom0/xf-peer.c), and check
+# their TAP. See tests/guest/README.md.
+#
+#   sh tests/guest/run.sh
+#
+# Environment:
+#   XF_GUEST_WORK     build directory (default build/guest): the freestanding
+#                     build of the kernel, the peer, the serial logs
+#   XF_GUEST_CACHE    downloaded and unpacked Debian packages (default
+#                     build/guest-cache; kept between runs)
+#   XF_GUEST_TIMEOUT  seconds QEMU may run (default 240)
+#   XF_GUEST_CROSS    the cross file the kernel is built with (default
+#                     x86_64-freestanding-gcc; x86_64-freestanding-clang works)
+#   XF_GUEST_CMDLINE  added to the test kernel's command line: xf-fail-one
+#                     (each guest fails its first case on purpose, to check
+#                     this runner), xf-callback-via (the domain-wide callback
+#                     vector instead of the per-vCPU one), xf-no-eoi (no LAPIC
+#                     EOI: shows that the per-vCPU vector needs one)
+#
+# Nothing is installed on the host: the packages are fetched with
+# `apt-get download` and unpacked with `dpkg -x` (fetch-debs.sh). Fails on a
+# failed case, a case missing from the plan, a crash or the timeout; the
+# serial log is then kept and its path printed.
+set -eu
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+WORK=${XF_GUEST_WORK:-$ROOT/build/guest}
+CACHE=${XF_GUEST_CACHE:-$ROOT/build/guest-cache}
+TIMEOUT=${XF_GUEST_TIMEOUT:-240}
+mkdir -p "$WORK" "$CACHE"
+WORK=$(cd "$WORK" && pwd)
+CACHE=$(cd "$CACHE" && pwd)
+
+T=$(mktemp -d "$WORK/run.XXXXXX")
+QPID=""
+KEEP=0
+cleanup() {
+    if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
+        kill "$QPID" 2>/dev/null || true
+        wait "$QPID" 2>/dev/null || true
+    fi
+    if [ "$KEEP" = 0 ]; then rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'KEEP=1; exit 130' INT TERM HUP
+
+say() { printf 'guest: %s\n' "$*"; }
+fail() {
+    KEEP=1
+    say "FAILED: $*"
+    [ -f "$T/serial.log" ] && say "serial log kept: $T/serial.log"
+    exit 1
+}
+start=$(date +%s)
+
+# 1. Packages.
+R=$(sh tests/guest/fetch-debs.sh "$CACHE") || fail "cannot fetch the Debian packages"
+KVER=$(ls "$R/lib/modules" | head -n 1)
+[ -n "$KVER" ] && [ -f "$R/boot/vmlinuz-$KVER" ] || fail "no kernel in $R"
+[ -f "$R/boot/xen-4.17-amd64.gz" ] || fail "no Xen in $R"
+say "packages ready ($(($(date +%s) - start)) s): Xen 4.17, Linux $KVER"
+
+# 2. The test kernel, from the freestanding cross build, as a kernel author
+#    builds it.
+CROSS=${XF_GUEST_CROSS:-x86_64-freestanding-gcc}
+FS="$WORK/$CROSS"
+if [ ! -f "$FS/build.ninja" ]; then
+    meson setup "$FS" --cross-file "cross/$CROSS.ini" >"$WORK/fs.setup.log" 2>&1 ||
+        fail "meson setup (see $WORK/fs.setup.log)"
+fi
+meson compile -C "$FS" >"$WORK/fs.build.log" 2>&1 || fail "kernel build (see $WORK/fs.build.log)"
+KERNEL="$FS/tests/guest/kernel/xf-test-kernel"
+
+# 3. The dom0 peer, against the host's libxen-dev (same Debian version as
+#    the libraries shipped to dom0).
+cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$T/xf-peer" tests/guest/dom0/xf-peer.c \
+    -lxenstore -lxenevtchn -lxengnttab || fail "peer build"
+
+# 4. dom0's initramfs.
+I="$T/initrd"
+mkdir -p "$I/bin" "$I/sbin" "$I/lib/x86_64-linux-gnu" "$I/lib64" "$I/lib/modules" \
+    "$I/proc" "$I/sys" "$I/dev" "$I/run" "$I/tmp" "$I/var" "$I/etc" "$I/tests" \
+    "$I/usr/lib/xen-4.17/bin"
+cp "$R/bin/busybox" "$I/bin/busybox"
+for a in $("$R/bin/busybox" --list); do
+    [ "$a" = busybox ] || ln -s busybox "$I/bin/$a"
+done
+for b in xl xenstored xenconsoled xen-init-dom0; do
+    cp "$R/usr/lib/xen-4.17/bin/$b" "$I/usr/lib/xen-4.17/bin/$b"
+done
+cp "$T/xf-peer" "$KERNEL" "$I/tests/"
+# Shared libraries: the NEEDED closure of every program, from the packages.
+LIBDIRS="$R/lib/x86_64-linux-gnu $R/usr/lib/x86_64-linux-gnu $R/usr/lib/xen-4.17/lib/x86_64-linux-gnu"
+find_lib() {
+    for d in $LIBDIRS; do
+        [ -e "$d/$1" ] && { echo "$d/$1"; return 0; }
+    done
+    return 1
+}
+todo="$I/usr/lib/xen-4.17/bin/xl $I/usr/lib/xen-4.17/bin/xenstored $I/usr/lib/xen-4.17/bin/xenconsoled
+      $I/usr/lib/xen-4.17/bin/xen-init-dom0 $I/tests/xf-peer"
+extra="libgcc_s.so.1"   # xl's pthread_cancel loads it
+while [ -n "$todo$extra" ]; do
+    next=""
+    for so in $extra $(for f in $todo; do readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; done | sort -u); do
+        [ -e "$I/lib/x86_64-linux-gnu/$so" ] && continue
+        src=$(find_lib "$so") || fail "dom0 library $so not in the packages"
+        cp -L "$src" "$I/lib/x86_64-linux-gnu/$so"
+        next="$next $I/lib/x86_64-linux-gnu/$so"
+    done
+    todo=$next
+    extra=""
+done
+cp -L "$R/lib64/ld-linux-x86-64.so.2" "$I/lib64/"
+for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs/xenfs; do
+    cp "$R/lib/modules/$KVER/kernel/drivers/xen/$m.ko" "$I/lib/modules/"
+done
+mkdir -p "$I/etc/xen"
+: >"$I/etc/xen/xl.conf"
+# Two guests, one after the other: the kernel taking upcalls, then the same
+# kernel polling (command line xf-poll).
+for g in "xf-guest:" "xf-guest-poll:xf-poll"; do
+    name=${g%%:*}
+    cat >"$I/tests/$name.cfg" <<EOF
+name = "$name"
+type = "pvh"
+kernel = "/tests/xf-test-kernel"
+cmdline = "${g#*:} ${XF_GUEST_CMDLINE:-}"
+memory = 64
+vcpus = 1
+tsc_mode = "native"
+on_poweroff = "destroy"
+on_crash = "destroy"
+on_reboot = "destroy"
+EOF
+done
+GUESTS="xf-guest xf-guest-poll"
+cat >"$I/init" <<'EOF'
+#!/bin/sh
+export PATH=/bin:/sbin:/usr/lib/xen-4.17/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts
+mount -t devpts devpts /dev/pts
+for d in /run /tmp /var; do mount -t tmpfs tmpfs $d; done
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs; do
+    insmod /lib/modules/$m.ko || echo "XF-DOM0: insmod $m failed"
+done
+mkdir -p /proc/xen
+mount -t xenfs xenfs /proc/xen
+mkdir -p /var/run/xen /var/run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen/console
+echo "XF-DOM0: up"
+xenstored --pid-file=/var/run/xenstored.pid || echo "XF-DOM0: xenstored failed"
+xen-init-dom0 || echo "XF-DOM0: xen-init-dom0 failed"
+xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/var/run/xenconsoled.pid ||
+    echo "XF-DOM0: xenconsoled failed"
+echo "XF-DOM0: tools up"
+run_guest() {
+    name=$1
+    if ! xl create -p /tests/$name.cfg; then
+        echo "XF-DOM0: xl create $name failed"
+        return
+    fi
+    domid=$(xl domid $name)
+    echo "XF-DOM0: guest $name is domain $domid"
+    /tests/xf-peer "$domid" $name &
+    peer=$!
+    xl unpause $name
+    # The guest powers itself off (destroyed on poweroff); bound the wait.
+    n=0
+    while xl domid $name >/dev/null 2>&1; do
+        n=$((n + 1))
+        if [ $n -gt 600 ]; then
+            echo "XF-DOM0: $name still running after 120 s: destroying it"
+            xl destroy $name
+            break
+        fi
+        sleep 0.2
+    done
+    wait $peer
+    echo "XF-DOM0: guest $name peer exit status $?"
+    echo "XF-DOM0: console log of $name begin"
+    cat /var/log/xen/console/guest-$name.log
+    echo "XF-DOM0: console log of $name end"
+}
+run_guest xf-guest
+run_guest xf-guest-poll
+echo "XF-DOM0: done"
+poweroff -f
+EOF
+chmod +x "$I/init"
+(cd "$I" && find . | "$R/bin/busybox" cpio -o -H newc 2>/dev/null | gzip -1 >"$T/dom0.cpio.gz") ||
+    fail "initramfs"
+gzip -dc "$R/boot/xen-4.17-amd64.gz" >"$T/xen"
+cp "$R/boot/vmlinuz-$KVER" "$T/vmlinuz"
+say "kernel, peer and initramfs built ($(($(date +%s) - start)) s)"
+
+# 5. QEMU: TCG, the workarounds of shared/notes/real-xen-in-qemu.md (smap=0).
+LOG="$T/serial.log"
+: >"$LOG"
+qemu-system-x86_64 -machine q35 -accel tcg,tb-size=256 -cpu max -m 1536M -smp 2 \
+    -display none -nodefaults -no-reboot -monitor none -serial "file:$LOG" \
+    -kernel "$T/xen" \
+    -append "console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=1 loglvl=all guest_loglvl=all noreboot smap=0" \
+    -initrd "$T/vmlinuz console=hvc0 earlyprintk=xen rdinit=/init loglevel=4,$T/dom0.cpio.gz" \
+    >"$T/qemu.out" 2>&1 &
+QPID=$!
+say "QEMU started (pid $QPID), waiting for the guest (at most $TIMEOUT s)"
+
+# Wait for QEMU to end (dom0 powers the machine off) or for a fatal marker,
+# within the deadline.
+qstart=$(date +%s)
+deadline=$((qstart + TIMEOUT))
+reason=""
+while kill -0 "$QPID" 2>/dev/null; do
+    if grep -q "XF-DOM0: done" "$LOG"; then
+        # dom0 is powering off; give QEMU a bounded moment to exit.
+        end=$(($(date +%s) + 20))
+        while kill -0 "$QPID" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do sleep 0.2; done
+        break
+    fi
+    if grep -qE "Panic on CPU|Kernel panic|Hardware Dom0 crashed" "$LOG"; then
+        reason="crash (see the serial log)"
+        break
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+        reason="timeout after $TIMEOUT s"
+        break
+    fi
+    sleep 0.5
+done
+if kill -0 "$QPID" 2>/dev/null; then
+    kill "$QPID" 2>/dev/null || true
+fi
+wait "$QPID" 2>/dev/null || true
+QPID=""
+cp "$LOG" "$WORK/serial-last.log"
+say "QEMU ran $(($(date +%s) - qstart)) s"
+
+# 6. Each guest's TAP: its port 0xE9 lines, which Xen prints as "(dN) text".
+tr -d '\r' <"$LOG" >"$T/serial.txt"
+grep "XF-DOM0:\|xf-peer:" "$T/serial.txt" | grep -v "console log" | head -n 60 >"$T/dom0.out" || true
+sed 's/^/guest: dom0: /' "$T/dom0.out" | grep -v "req [0-9]* '" || true
+[ -z "$reason" ] || fail "$reason"
+bad=0
+total=0
+for name in $GUESTS; do
+    domid=$(sed -n "s/^XF-DOM0: guest $name is domain \([0-9][0-9]*\)$/\1/p" "$T/serial.txt" | head -n 1)
+    if [ -z "$domid" ]; then
+        say "$name: never started"
+        bad=$((bad + 1))
+        continue
+    fi
+    sed -n "s/^.*(d$domid) //p" "$T/serial.txt" |
+        grep -E '^(ok|not ok) [0-9]+|^1\.\.[0-9]+|^# |^Bail out|^PANIC' >"$T/$name.tap" || true
+    say "$name (domain $domid):"
+    cat "$T/$name.tap"
+    plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$T/$name.tap" | head -n 1)
+    if [ -z "$plan" ]; then
+        say "$name: no TAP plan"
+        bad=$((bad + 1))
+        continue
+    fi
+    i=1
+    while [ "$i" -le "$plan" ]; do
+        if grep -qE "^ok $i( |$)" "$T/$name.tap"; then
+            :
+        elif grep -qE "^not ok $i( |$)" "$T/$name.tap"; then
+            bad=$((bad + 1))
+        else
+            say "$name: case $i missing"
+            bad=$((bad + 1))
+        fi
+        i=$((i + 1))
+    done
+    total=$((total + plan))
+    grep -q "XF-DOM0: guest $name peer exit status 0" "$T/serial.txt" ||
+        { say "$name: the dom0 peer did not finish cleanly"; bad=$((bad + 1)); }
+done
+[ "$bad" = 0 ] || fail "$bad of $total cases failed or missing"
+say "all $total cases passed in $(echo $GUESTS | wc -w) guests ($(($(date +%s) - start)) s in all)"
