@@ -69,17 +69,26 @@ static int ret_errno(int rc)
 /* ------------------------------------------------------------------------
  * libxenctrl
  */
+/* A library handle: attach to the simulator first (the programs open a
+ * handle before anything else), then a zeroed handle of the given size.
+ * NULL with errno ENOENT when there is no simulator, as the real libraries
+ * answer without /dev/xen. */
+static void *handle_new(size_t size)
+{
+    if (shim_attach() < 0) {
+        errno = ENOENT;
+        return NULL;
+    }
+    return calloc(1, size);
+}
+
 struct xc_interface_core { int unused; };
 
 EXPORT xc_interface *xc_interface_open(xentoollog_logger *logger,
                                        xentoollog_logger *dombuild_logger, unsigned open_flags)
 {
     (void)logger; (void)dombuild_logger; (void)open_flags;
-    if (shim_attach() < 0) {
-        errno = ENOENT;
-        return NULL;
-    }
-    return calloc(1, sizeof(struct xc_interface_core));
+    return handle_new(sizeof(struct xc_interface_core));
 }
 
 EXPORT int xc_interface_close(xc_interface *xch)
@@ -191,11 +200,7 @@ EXPORT xendevicemodel_handle *xendevicemodel_open(struct xentoollog_logger *logg
                                                   unsigned int open_flags)
 {
     (void)logger; (void)open_flags;
-    if (shim_attach() < 0) {
-        errno = ENOENT;
-        return NULL;
-    }
-    return calloc(1, sizeof(struct xendevicemodel_handle));
+    return handle_new(sizeof(struct xendevicemodel_handle));
 }
 
 EXPORT int xendevicemodel_close(xendevicemodel_handle *dmod)
@@ -707,11 +712,7 @@ EXPORT xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *
                                                       unsigned int open_flags)
 {
     (void)logger; (void)open_flags;
-    if (shim_attach() < 0) {
-        errno = ENOENT;
-        return NULL;
-    }
-    return calloc(1, sizeof(struct xenforeignmemory_handle));
+    return handle_new(sizeof(struct xenforeignmemory_handle));
 }
 
 EXPORT int xenforeignmemory_close(xenforeignmemory_handle *fmem)
