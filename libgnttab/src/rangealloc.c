@@ -65,92 +65,91 @@ size_t xf_gnttab__ra_mem_size(uint64_t npages)
            (size_t)2 * n * sizeof(struct xf_gnttab_ra_node);
 }
 
-/* pre, suf and max of one leaf's 512 bits, walking its free runs with
- * count-trailing-zeros (cost: the number of runs, at most 8 for a leaf
- * that is all free or all used). */
-static void leaf_stats(const uint64_t *w, struct xf_gnttab_ra_node *out)
+/*
+ * Call fn(start, len, ctx) for each maximal free run of one leaf, in order,
+ * walking used/free boundaries with count-trailing-zeros (cost: the number
+ * of runs, at most 8 steps for a leaf that is all free or all used). Stops
+ * early, returning true, when fn does.
+ */
+static inline bool leaf_runs(const uint64_t *w,
+                             bool (*fn)(uint32_t start, uint32_t len, void *ctx), void *ctx)
 {
-    uint32_t run = 0, pre = 0, max = 0;
-    bool in_pre = true;
+    uint32_t start = 0, len = 0;
 
     for (unsigned i = 0; i < LEAF_WORDS; i++) {
         uint64_t x = w[i];
         unsigned b = 0;
 
-        if (x == 0) {
-            run += 64;
-            continue;
-        }
         while (b < 64) {
             uint64_t used = x >> b;
             uint64_t freebits;
             unsigned f;
 
             if (used == 0) {
-                run += 64 - b;
+                len += 64 - b;  /* free to the end of the word */
                 break;
             }
-            /* A free run (possibly empty) ends at the next used page. */
+            /* The current run (possibly empty) ends at the next used page. */
             f = (unsigned)__builtin_ctzll(used);
             b += f;
-            run += f;
-            if (in_pre) {
-                pre = run;
-                in_pre = false;
-            }
-            max = umax(max, run);
-            run = 0;
+            len += f;
+            if (len > 0 && fn(start, len, ctx))
+                return true;
             freebits = ~x >> b;
-            if (freebits == 0)
-                break; /* used to the end of the word */
+            if (freebits == 0) {
+                start = (i + 1) * 64; /* used to the end of the word */
+                len = 0;
+                break;
+            }
             b += (unsigned)__builtin_ctzll(freebits);
+            start = i * 64 + b;
+            len = 0;
         }
     }
-    if (in_pre)
-        pre = run;
-    out->pre = pre;
-    out->suf = run;
-    out->max = umax(max, run);
+    return len > 0 && fn(start, len, ctx);
+}
+
+static bool stats_run(uint32_t start, uint32_t len, void *ctx)
+{
+    struct xf_gnttab_ra_node *out = ctx;
+
+    if (start == 0)
+        out->pre = len;
+    if (start + len == LEAF_BITS)
+        out->suf = len;
+    out->max = umax(out->max, len);
+    return false;
+}
+
+/* pre, suf and max of one leaf's 512 bits. */
+static void leaf_stats(const uint64_t *w, struct xf_gnttab_ra_node *out)
+{
+    out->pre = out->suf = out->max = 0;
+    (void)leaf_runs(w, stats_run, out);
+}
+
+struct find_ctx {
+    uint32_t n, start;
+};
+
+static bool find_run(uint32_t start, uint32_t len, void *ctx)
+{
+    struct find_ctx *c = ctx;
+
+    if (len < c->n)
+        return false;
+    c->start = start;
+    return true;
 }
 
 /* Offset in the leaf of its first free run of n pages (the caller knows
  * the leaf's max >= n). */
 static uint32_t leaf_find(const uint64_t *w, uint32_t n)
 {
-    uint32_t start = 0, run = 0;
+    struct find_ctx c = { n, 0 };
 
-    for (unsigned i = 0; i < LEAF_WORDS; i++) {
-        uint64_t x = w[i];
-        unsigned b = 0;
-
-        while (b < 64) {
-            uint64_t used = x >> b;
-            uint64_t freebits;
-            unsigned f;
-
-            if (used == 0) {
-                run += 64 - b;
-                break;
-            }
-            f = (unsigned)__builtin_ctzll(used);
-            run += f;
-            if (run >= n)
-                return start;
-            b += f;
-            freebits = ~x >> b;
-            if (freebits == 0) {
-                start = (i + 1) * 64;
-                run = 0;
-                break;
-            }
-            b += (unsigned)__builtin_ctzll(freebits);
-            start = i * 64 + b;
-            run = 0;
-        }
-        if (run >= n)
-            return start;
-    }
-    return start; /* not reached when the leaf's max >= n */
+    (void)leaf_runs(w, find_run, &c);
+    return c.start;
 }
 
 static void pull(struct xf_gnttab_ra_node *t, uint32_t i, uint32_t half)
