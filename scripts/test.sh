@@ -7,7 +7,7 @@
 #  4. freestanding flavours (x86_64 gcc and clang, aarch64 clang), warnings as
 #     errors, and the pick-and-link check of every archive
 #  5. install + pkg-config consumer, and meson-subproject consumer
-#  6. the benchmarks build (they are run by hand: scripts/bench.sh)
+#  6. the benchmarks build (they are programs run by hand; see README)
 #  7. in-guest: the PVH test kernel under Debian's Xen 4.17 in QEMU (tests/guest/run.sh)
 #
 # Build directories go under build/test (override with XF_BUILD=DIR).

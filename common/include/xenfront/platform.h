@@ -18,7 +18,7 @@
  *    non-handler context (setup and the synchronous helpers).
  *  - Errors are negative errno values, numbered as in <xenfront/errno.h>.
  *
- * Symbols named xf_plat_* are the seam: the link check (scripts/check-archive)
+ * Symbols named xf_plat_* are the seam: the link check (scripts/check-archive.py)
  * allows a library's undefined symbols to be only these, its declared
  * dependencies and the memory functions of <xenfront/base.h>.
  */
