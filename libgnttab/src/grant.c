@@ -38,20 +38,27 @@ static void publish(struct xf_gnttab *gt, uint32_t ref, domid_t domid, xen_pfn_t
 int xf_gnttab_grant_ref(struct xf_gnttab *gt, grant_ref_t ref, domid_t domid,
                         xen_pfn_t gfn, bool readonly)
 {
+    xf_irqflags_t irq;
     int rc;
 
-    if (gt == NULL || !ref_valid(gt, ref) || ref_state(gt, ref) != ST_RESERVED)
+    if (gt == NULL || !ref_valid(gt, ref))
         return -XF_EINVAL;
     rc = check_grant_args(domid, gfn);
     if (rc != 0)
         return rc;
-    publish(gt, ref, domid, gfn, readonly);
-    return 0;
+    irq = xf_plat_irq_save();
+    if (ref_state(gt, ref) != ST_RESERVED)
+        rc = -XF_EINVAL;
+    else
+        publish(gt, ref, domid, gfn, readonly);
+    xf_plat_irq_restore(irq);
+    return rc;
 }
 
 int xf_gnttab_grant_access(struct xf_gnttab *gt, domid_t domid, xen_pfn_t gfn,
                            bool readonly, grant_ref_t *ref)
 {
+    xf_irqflags_t irq;
     uint32_t r;
     int rc;
 
@@ -60,13 +67,17 @@ int xf_gnttab_grant_access(struct xf_gnttab *gt, domid_t domid, xen_pfn_t gfn,
     rc = check_grant_args(domid, gfn);
     if (rc != 0)
         return rc;
+    /* The free list is shared with this vCPU's event handler, which may
+     * grant or end access too: pop and publish with upcalls off. */
+    irq = xf_plat_irq_save();
     rc = xf_gnttab__ensure_free(gt, 1);
-    if (rc != 0)
-        return rc;
-    r = xf_gnttab__free_pop(gt);
-    publish(gt, r, domid, gfn, readonly);
-    *ref = r;
-    return 0;
+    if (rc == 0) {
+        r = xf_gnttab__free_pop(gt);
+        publish(gt, r, domid, gfn, readonly);
+        *ref = r;
+    }
+    xf_plat_irq_restore(irq);
+    return rc;
 }
 
 int xf_gnttab_grant_page(struct xf_gnttab *gt, domid_t domid, const void *va, bool readonly,
@@ -102,11 +113,12 @@ int xf_gnttab__revoke(struct xf_gnttab *gt, uint32_t ref)
     return 0;
 }
 
-int xf_gnttab_end_ref(struct xf_gnttab *gt, grant_ref_t ref)
+/* End a granted ref, keeping it reserved; upcalls are off. */
+static int end_ref_locked(struct xf_gnttab *gt, grant_ref_t ref)
 {
     int rc;
 
-    if (gt == NULL || !ref_valid(gt, ref) || ref_state(gt, ref) != ST_GRANTED)
+    if (ref_state(gt, ref) != ST_GRANTED)
         return -XF_EINVAL;
     rc = xf_gnttab__revoke(gt, ref);
     if (rc != 0)
@@ -117,35 +129,54 @@ int xf_gnttab_end_ref(struct xf_gnttab *gt, grant_ref_t ref)
     return 0;
 }
 
+int xf_gnttab_end_ref(struct xf_gnttab *gt, grant_ref_t ref)
+{
+    xf_irqflags_t irq;
+    int rc;
+
+    if (gt == NULL || !ref_valid(gt, ref))
+        return -XF_EINVAL;
+    irq = xf_plat_irq_save();
+    rc = end_ref_locked(gt, ref);
+    xf_plat_irq_restore(irq);
+    return rc;
+}
+
 int xf_gnttab_end_access(struct xf_gnttab *gt, grant_ref_t ref)
 {
-    int rc = xf_gnttab_end_ref(gt, ref);
+    xf_irqflags_t irq;
+    int rc;
 
-    if (rc != 0)
-        return rc;
-    gt->reserved_count--;
-    xf_gnttab__free_push(gt, ref);
-    return 0;
+    if (gt == NULL || !ref_valid(gt, ref))
+        return -XF_EINVAL;
+    irq = xf_plat_irq_save();
+    rc = end_ref_locked(gt, ref);
+    if (rc == 0) {
+        gt->reserved_count--;
+        xf_gnttab__free_push(gt, ref);
+    }
+    xf_plat_irq_restore(irq);
+    return rc;
 }
 
 int xf_gnttab_alloc_refs(struct xf_gnttab *gt, grant_ref_t *refs, uint32_t n)
 {
+    xf_irqflags_t irq;
     int rc;
 
     if (gt == NULL || refs == NULL || n == 0)
         return -XF_EINVAL;
+    irq = xf_plat_irq_save();
     rc = xf_gnttab__ensure_free(gt, n);
-    if (rc != 0)
-        return rc;
-    for (uint32_t i = 0; i < n; i++)
-        refs[i] = xf_gnttab__free_pop(gt);
-    return 0;
+    if (rc == 0)
+        for (uint32_t i = 0; i < n; i++)
+            refs[i] = xf_gnttab__free_pop(gt);
+    xf_plat_irq_restore(irq);
+    return rc;
 }
 
-int xf_gnttab_free_refs(struct xf_gnttab *gt, const grant_ref_t *refs, uint32_t n)
+static int free_refs_locked(struct xf_gnttab *gt, const grant_ref_t *refs, uint32_t n)
 {
-    if (gt == NULL || refs == NULL)
-        return -XF_EINVAL;
     /* Check all first (all or none), marking each checked one so that the
      * same reference twice in the list is caught, not freed twice. */
     for (uint32_t i = 0; i < n; i++) {
@@ -163,4 +194,17 @@ int xf_gnttab_free_refs(struct xf_gnttab *gt, const grant_ref_t *refs, uint32_t 
         xf_gnttab__free_push(gt, refs[i]);
     }
     return 0;
+}
+
+int xf_gnttab_free_refs(struct xf_gnttab *gt, const grant_ref_t *refs, uint32_t n)
+{
+    xf_irqflags_t irq;
+    int rc;
+
+    if (gt == NULL || refs == NULL)
+        return -XF_EINVAL;
+    irq = xf_plat_irq_save();
+    rc = free_refs_locked(gt, refs, n);
+    xf_plat_irq_restore(irq);
+    return rc;
 }

@@ -64,15 +64,22 @@ static void map_chunk(struct xf_gnttab *gt, struct xf_gnttab_map *m, uint32_t n,
 
 int xf_gnttab_map_grants(struct xf_gnttab *gt, struct xf_gnttab_map *m, uint32_t n)
 {
-    int64_t first;
+    xf_irqflags_t irq;
+    int64_t first = 0;
     int rc = 0, failed = 0;
 
     if (gt == NULL || m == NULL || n == 0)
         return -XF_EINVAL;
-    if (!gt->has_foreign)
+    if (!gt->has_foreign) {
         rc = -XF_ENOSYS;
-    else if ((first = xf_gnttab__ra_alloc(&gt->ra, n)) < 0)
-        rc = (int)first;
+    } else {
+        /* The range is shared with this vCPU's event handler. */
+        irq = xf_plat_irq_save();
+        first = xf_gnttab__ra_alloc(&gt->ra, n);
+        xf_plat_irq_restore(irq);
+        if (first < 0)
+            rc = (int)first;
+    }
     if (rc != 0) {
         for (uint32_t i = 0; i < n; i++) {
             m[i].addr = NULL;
@@ -84,12 +91,14 @@ int xf_gnttab_map_grants(struct xf_gnttab *gt, struct xf_gnttab_map *m, uint32_t
     for (uint32_t i = 0; i < n; i += CHUNK)
         map_chunk(gt, m + i, n - i < CHUNK ? n - i : CHUNK, (uint64_t)first + i);
     /* A failed entry's page is empty: straight back to the range. */
+    irq = xf_plat_irq_save();
     for (uint32_t i = 0; i < n; i++) {
         if (m[i].status != 0) {
             xf_gnttab__ra_free(&gt->ra, (uint64_t)first + i, 1);
             failed++;
         }
     }
+    xf_plat_irq_restore(irq);
     return failed;
 }
 
@@ -109,6 +118,7 @@ static int unmap_chunk(struct xf_gnttab *gt, struct xf_gnttab_map *m, uint32_t n
     struct gnttab_unmap_grant_ref ops[CHUNK];
     uint32_t idx[CHUNK];
     uint64_t page[CHUNK];
+    xf_irqflags_t irq;
     uint32_t k = 0;
     int failed = 0;
     long rc;
@@ -144,7 +154,9 @@ static int unmap_chunk(struct xf_gnttab *gt, struct xf_gnttab_map *m, uint32_t n
             continue;
         }
         /* Xen no longer maps anything there: the slot is free again. */
+        irq = xf_plat_irq_save();
         xf_gnttab__ra_free(&gt->ra, page[j], 1);
+        xf_plat_irq_restore(irq);
         e->addr = NULL;
     }
     return failed;

@@ -68,7 +68,6 @@ struct xf_gnttab {
     struct deferred *slots;
     uint32_t dmax, dcount;
     uint32_t dhead, dtail, dfree;
-    bool reclaiming;
     uint64_t deferred_done;
 
     /* The foreign range. */

@@ -41,6 +41,9 @@ xen_pfn_t xf_plat_virt_to_gfn(const void *va) { return (xen_pfn_t)((uintptr_t)va
 int xf_plat_foreign_range(void **va, xen_pfn_t *gfn, size_t *n) { (void)va; (void)gfn; (void)n; return -XF_ENOSYS; }
 uint64_t xf_plat_now_ns(void) { return 0; }
 int xf_plat_wait(uint64_t deadline) { (void)deadline; return -XF_ETIMEDOUT; }
+/* A polling seam: no handler ever interrupts, so the critical section is empty. */
+xf_irqflags_t xf_plat_irq_save(void) { return 0; }
+void xf_plat_irq_restore(xf_irqflags_t flags) { (void)flags; }
 
 /* Referenced, so that the linker must find each library's objects. */
 typedef void (*entry_fn)(void);

@@ -126,6 +126,40 @@ uint64_t xf_plat_now_ns(void);
 int xf_plat_wait(uint64_t deadline_ns);
 
 /* ------------------------------------------------------------------------
+ * The one concurrency rule: a critical section against this vCPU's own
+ * event handler.
+ *
+ * A xenfront context is used from one vCPU at a time, but its event handler
+ * (the upcall) may interrupt the kernel's main flow on that vCPU while it is
+ * inside a library call on the same context: a driver submits (grants a
+ * page, takes an id) in the main flow and completes (ends the grant, frees
+ * the id) in the handler. Every library therefore brackets the state that
+ * both touch (grant free and deferred lists, shadow and id tables, counters
+ * updated from both) with these two calls, held for a bounded, short time
+ * and never across a hypercall that may block or a callback into the
+ * embedder. The embedder never masks upcalls around a library call itself.
+ *
+ *  - PVH with upcalls: save RFLAGS and `cli`; restore sets IF back only if
+ *    it was set (platform/pvh does exactly this).
+ *  - A polling kernel, where no handler ever interrupts: return 0, do
+ *    nothing.
+ *  - The host simulator: a per-thread flag that defers its emulated
+ *    asynchronous upcall (a signal) until restore.
+ *
+ * Calls nest (save returns the previous state; restore puts it back), are
+ * called from the event handler too (where upcalls are already off), and
+ * must be cheap: they sit on every data-path operation.
+ */
+typedef unsigned long xf_irqflags_t;
+
+/* Disable event upcalls on this vCPU; return the previous state. */
+xf_irqflags_t xf_plat_irq_save(void);
+
+/* Restore the state xf_plat_irq_save() returned (enabling upcalls only if
+ * they were enabled then). An upcall held off meanwhile is delivered now. */
+void xf_plat_irq_restore(xf_irqflags_t flags);
+
+/* ------------------------------------------------------------------------
  * Logging. Not part of what an embedder must write: the libraries are
  * silent until a hook is installed. The hook gets a printf-style format
  * using only %s %d %u %ld %lu %lld %llu %x %lx %llx %p and %%, so a minimal

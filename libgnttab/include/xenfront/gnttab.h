@@ -48,12 +48,16 @@
  * Errors are negative values from <xenfront/errno.h>. Xen's per-operation
  * GNTST_* statuses become negative errno values (xf_gnttab_status_errno).
  *
- * Concurrency. The library takes no locks and keeps no global state. Calls
- * on one context must not run concurrently nor nest: a kernel that uses a
- * context both from its event handler and elsewhere masks upcalls around
- * the latter (as Linux takes its grant lock with interrupts off). Shared
- * grant entries are only touched with atomics, since the other domain and
- * Xen change them concurrently.
+ * Concurrency (the one rule of every xenfront library). A context is used
+ * from one vCPU at a time, but its event handler may interrupt the main
+ * flow there, in the middle of a call on the same context: a driver grants
+ * in the main flow and ends grants in the handler. The library brackets
+ * its free list, deferred list, reference states, counters and foreign
+ * range with xf_plat_irq_save()/xf_plat_irq_restore() (<xenfront/platform.h>),
+ * so the embedder never masks upcalls around a call. Release functions are
+ * called outside that section. Calls from two vCPUs at once on one context
+ * still need the embedder's lock. Shared grant entries are only touched
+ * with atomics, since the other domain and Xen change them concurrently.
  *
  * From an event handler (nothing there allocates memory): every function
  * except xf_gnttab_create(), xf_gnttab_destroy() and xf_gnttab_grow(), and

@@ -6,6 +6,8 @@
  */
 #include "private.h"
 
+#include <signal.h>
+
 /* The process default for threads without xf_sim_set_current(). */
 struct xf_sim *xf_sim_default_;
 domid_t xf_sim_default_domid_;
@@ -498,4 +500,125 @@ void xf_sim_kick(struct xf_sim *sim)
     sim_lock(sim);
     sim_kick(sim);
     sim_unlock(sim);
+}
+
+/* ------------------------------------------------------------------------
+ * The critical section (xf_plat_irq_save/restore) and emulated
+ * asynchronous interrupts. Per thread, since a thread stands for a vCPU.
+ * Everything the signal handler touches is a volatile sig_atomic_t or set
+ * before the signal is unblocked, so the handler sees consistent state.
+ */
+#define SIM_IRQ_SIGNAL SIGUSR1
+
+static __thread volatile sig_atomic_t tl_irq_off;     /* inside irq_save  */
+static __thread volatile sig_atomic_t tl_irq_held;    /* raised meanwhile */
+static __thread volatile sig_atomic_t tl_irq_active;  /* handler installed */
+static __thread xf_sim_irq_fn tl_irq_fn;
+static __thread void *tl_irq_arg;
+static __thread uint64_t tl_irq_direct, tl_irq_deferred;
+static __thread uint32_t tl_irq_self_every, tl_irq_saves;
+
+static void sim_irq_run(void)
+{
+    tl_irq_off = 1;
+    XF_BARRIER();
+    tl_irq_fn(tl_irq_arg);
+    XF_BARRIER();
+    tl_irq_off = 0;
+}
+
+static void sim_irq_signal(int sig)
+{
+    (void)sig;
+    if (!tl_irq_active)
+        return;
+    if (tl_irq_off) {
+        tl_irq_held = 1;
+        tl_irq_deferred++;
+        return;
+    }
+    tl_irq_direct++;
+    sim_irq_run();
+}
+
+xf_irqflags_t xf_plat_irq_save(void)
+{
+    xf_irqflags_t was = (xf_irqflags_t)tl_irq_off;
+
+    tl_irq_off = 1;
+    /* The compiler must not move the critical section's accesses above
+     * this store (a signal is an interrupt on this very thread: ordering
+     * against it needs only the compiler's cooperation). */
+    XF_BARRIER();
+    /* An interrupt arriving inside the section, on demand: it must wait
+     * for the matching restore. */
+    if (tl_irq_active && tl_irq_self_every != 0 && was == 0 &&
+        ++tl_irq_saves % tl_irq_self_every == 0)
+        (void)pthread_kill(pthread_self(), SIM_IRQ_SIGNAL);
+    return was;
+}
+
+void xf_plat_irq_restore(xf_irqflags_t flags)
+{
+    XF_BARRIER();
+    if (flags != 0)
+        return;
+    tl_irq_off = 0;
+    XF_BARRIER();
+    /* Deliver what was held off, as sti delivers a pending interrupt. A
+     * signal landing between the two tests finds tl_irq_off clear and runs
+     * the handler itself; the held flag then stays clear. */
+    while (tl_irq_held && tl_irq_active) {
+        tl_irq_held = 0;
+        sim_irq_run();
+    }
+}
+
+int xf_sim_irq_install(xf_sim_irq_fn fn, void *arg)
+{
+    struct sigaction sa;
+
+    if (fn == NULL)
+        return -XF_EINVAL;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = sim_irq_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    tl_irq_fn = fn;
+    tl_irq_arg = arg;
+    tl_irq_held = 0;
+    tl_irq_direct = tl_irq_deferred = 0;
+    XF_BARRIER();
+    tl_irq_active = 1;
+    if (sigaction(SIM_IRQ_SIGNAL, &sa, NULL) != 0) {
+        tl_irq_active = 0;
+        return -XF_EINVAL;
+    }
+    return 0;
+}
+
+void xf_sim_irq_self_every(uint32_t n)
+{
+    tl_irq_self_every = n;
+    tl_irq_saves = 0;
+}
+
+void xf_sim_irq_uninstall(void)
+{
+    /* With the flag clear a late signal does nothing; the process-wide
+     * disposition stays (other threads may still use theirs). */
+    tl_irq_active = 0;
+    XF_BARRIER();
+    tl_irq_held = 0;
+}
+
+int xf_sim_irq_raise(pthread_t thread)
+{
+    return pthread_kill(thread, SIM_IRQ_SIGNAL) == 0 ? 0 : -XF_EINVAL;
+}
+
+void xf_sim_irq_counts(uint64_t *direct, uint64_t *deferred)
+{
+    *direct = tl_irq_direct;
+    *deferred = tl_irq_deferred;
 }

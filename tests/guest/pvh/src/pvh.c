@@ -100,6 +100,18 @@ static void irq_restore(uint64_t flags)
         __asm__ volatile("sti" : : : "memory");
 }
 
+/* The seam's critical section: IF off, and back on only if it was on, so
+ * calls nest and a call from the (IF-off) upcall handler changes nothing. */
+xf_irqflags_t xf_plat_irq_save(void)
+{
+    return (xf_irqflags_t)irq_save();
+}
+
+void xf_plat_irq_restore(xf_irqflags_t flags)
+{
+    irq_restore((uint64_t)flags);
+}
+
 #define barrier() __asm__ volatile("" : : : "memory")
 
 /* ------------------------------------------------------------------------

@@ -63,6 +63,7 @@
 
 #include <xenfront/platform.h>
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -300,6 +301,29 @@ void xf_sim_set_upcall_handler(struct xf_sim *sim, domid_t domid,
 /* Deliver pending upcalls of domid now, on this thread. Returns the number
  * of handler calls made (0 if none was due). */
 int xf_sim_deliver_upcalls(struct xf_sim *sim, domid_t domid);
+
+/*
+ * Emulated asynchronous interrupts, for tests of the critical-section rule
+ * (xf_plat_irq_save/restore). The simulator's ordinary upcalls run only
+ * where the guest waits, so they can never interrupt a library call; these
+ * can. xf_sim_irq_install() makes fn this thread's "interrupt handler":
+ * from then on xf_sim_irq_raise(thread) (from any thread) interrupts that
+ * thread wherever it is, through a signal, and runs fn there, unless the
+ * thread is inside xf_plat_irq_save(), in which case fn runs as soon as
+ * the matching xf_plat_irq_restore() re-enables "interrupts". fn runs with
+ * interrupts off, as a real handler does. xf_sim_irq_uninstall() stops
+ * it (returns once no fn runs on this thread). Returns 0 or -XF_EINVAL.
+ */
+typedef void (*xf_sim_irq_fn)(void *arg);
+int xf_sim_irq_install(xf_sim_irq_fn fn, void *arg);
+void xf_sim_irq_uninstall(void);
+int xf_sim_irq_raise(pthread_t thread);
+/* Also raise one on this thread from inside every n-th outermost
+ * xf_plat_irq_save() (0: never), so interrupts that must be held off are
+ * certain to happen, not left to timing. */
+void xf_sim_irq_self_every(uint32_t n);
+/* This thread's counts: interrupts taken at once, and held off until restore. */
+void xf_sim_irq_counts(uint64_t *direct, uint64_t *deferred);
 
 /* SHUTDOWN_* reason given by SCHEDOP_shutdown, -XEN_ENODATA if the domain
  * has not shut down, -XEN_ESRCH if it does not exist. */
