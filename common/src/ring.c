@@ -107,6 +107,35 @@ int xf_front_ring_put_request(struct xf_front_ring *r, const void *req)
     return 0;
 }
 
+/* Copy len bytes of a record into a slot of ent_size and zero the rest. */
+static void put_short(volatile void *slotp, uint32_t ent_size, const void *rec, size_t len)
+{
+    static const unsigned char zeros[64];
+    volatile unsigned char *d = (volatile unsigned char *)slotp;
+
+    xf_copy_to_shared(d, rec, len);
+    for (size_t off = len; off < ent_size;) {
+        size_t k = ent_size - off < sizeof(zeros) ? ent_size - off : sizeof(zeros);
+
+        xf_copy_to_shared(d + off, zeros, k);
+        off += k;
+    }
+}
+
+int xf_front_ring_put_record(struct xf_front_ring *r, const void *rec, size_t len)
+{
+    if (XF_UNLIKELY(r->error))
+        return r->error;
+    if (rec == NULL || len == 0 || len > r->shape.req_size)
+        return -XF_EINVAL;
+    if (xf_front_ring_free(r) == 0)
+        return -XF_ENOSPC;
+    put_short(slot(r->ents, r->nr_ents, r->shape.ent_size, r->req_prod_pvt),
+              r->shape.ent_size, rec, len);
+    r->req_prod_pvt++;
+    return 0;
+}
+
 bool xf_front_ring_push(struct xf_front_ring *r)
 {
     RING_IDX old = r->req_pushed;
@@ -128,31 +157,23 @@ bool xf_front_ring_push(struct xf_front_ring *r)
     return (RING_IDX)(new - event) < (RING_IDX)(new - old);
 }
 
-/* Read and check rsp_prod; update the snapshot. */
-static int front_refresh(struct xf_front_ring *r)
+int xf_front_ring__broken(struct xf_front_ring *r, RING_IDX prod)
 {
-    RING_IDX prod = XF_READ_ONCE(r->sring->rsp_prod);
-
     /* A response answers a pushed request: there can never be more unread
      * responses than requests pushed and not yet answered. Anything else is
      * a back end writing garbage (or replaying), and consuming it would hand
      * the driver stale or foreign slots. A producer index is also monotonic:
      * one below the snapshot already taken means the back end went back. */
-    if (XF_UNLIKELY((RING_IDX)(prod - r->rsp_cons) >
-                    (RING_IDX)(r->req_pushed - r->rsp_cons) ||
-                    (RING_IDX)(prod - r->rsp_cons) <
-                    (RING_IDX)(r->rsp_avail - r->rsp_cons))) {
-        r->error = -XF_EPROTO;
-        xf_log(XF_LOG_WARN, "ring %p: back end rsp_prod %u out of range "
-               "(requests pushed %u, responses seen %u, consumed %u)",
-               (void *)r->sring, prod, r->req_pushed, r->rsp_avail,
-               r->rsp_cons);
-        return r->error;
-    }
-    /* Read the responses only after the index that covers them. */
-    XF_RMB();
-    r->rsp_avail = prod;
-    return (int)(RING_IDX)(prod - r->rsp_cons);
+    r->error = -XF_EPROTO;
+    xf_log(XF_LOG_WARN, "ring %p: back end rsp_prod %u out of range "
+           "(requests pushed %u, responses seen %u, consumed %u)",
+           (void *)r->sring, prod, r->req_pushed, r->rsp_avail, r->rsp_cons);
+    return r->error;
+}
+
+static int front_refresh(struct xf_front_ring *r)
+{
+    return xf_front_ring_poll(r);
 }
 
 int xf_front_ring_get_response(struct xf_front_ring *r, void *rsp)
@@ -216,29 +237,21 @@ int xf_back_ring_init(struct xf_back_ring *r, void *shared, size_t bytes,
     return xf_back_ring_attach(r, shared, bytes, shape, 0);
 }
 
-/* Read and check req_prod; update the snapshot. */
-static int back_refresh(struct xf_back_ring *r)
+int xf_back_ring__broken(struct xf_back_ring *r, RING_IDX prod)
 {
-    RING_IDX prod = XF_READ_ONCE(r->sring->req_prod);
-
     /* At most nr_ents requests can be unanswered (RING_REQUEST_PROD_OVERFLOW);
      * a larger count means the front end overwrote slots we have yet to
      * answer, or the index is garbage. */
-    if (XF_UNLIKELY((RING_IDX)(prod - r->rsp_prod_pvt) > r->nr_ents ||
-                    (RING_IDX)(prod - r->req_cons) >
-                    (RING_IDX)(prod - r->rsp_prod_pvt) ||
-                    (RING_IDX)(prod - r->req_cons) <
-                    (RING_IDX)(r->req_avail - r->req_cons))) {
-        r->error = -XF_EPROTO;
-        xf_log(XF_LOG_WARN, "ring %p: front end req_prod %u out of range "
-               "(responses produced %u, requests seen %u, consumed %u)",
-               (void *)r->sring, prod, r->rsp_prod_pvt, r->req_avail,
-               r->req_cons);
-        return r->error;
-    }
-    XF_RMB();
-    r->req_avail = prod;
-    return (int)(RING_IDX)(prod - r->req_cons);
+    r->error = -XF_EPROTO;
+    xf_log(XF_LOG_WARN, "ring %p: front end req_prod %u out of range "
+           "(responses produced %u, requests seen %u, consumed %u)",
+           (void *)r->sring, prod, r->rsp_prod_pvt, r->req_avail, r->req_cons);
+    return r->error;
+}
+
+static int back_refresh(struct xf_back_ring *r)
+{
+    return xf_back_ring_poll(r);
 }
 
 bool xf_back_ring_push(struct xf_back_ring *r)
@@ -280,6 +293,20 @@ int xf_back_ring_put_response(struct xf_back_ring *r, const void *rsp)
         return -XF_ENOSPC;
     xf_copy_to_shared(slot(r->ents, r->nr_ents, r->shape.ent_size, r->rsp_prod_pvt),
                       rsp, r->shape.rsp_size);
+    r->rsp_prod_pvt++;
+    return 0;
+}
+
+int xf_back_ring_put_record(struct xf_back_ring *r, const void *rec, size_t len)
+{
+    if (XF_UNLIKELY(r->error))
+        return r->error;
+    if (rec == NULL || len == 0 || len > r->shape.rsp_size)
+        return -XF_EINVAL;
+    if (r->rsp_prod_pvt == r->req_cons)
+        return -XF_ENOSPC;
+    put_short(slot(r->ents, r->nr_ents, r->shape.ent_size, r->rsp_prod_pvt),
+              r->shape.ent_size, rec, len);
     r->rsp_prod_pvt++;
     return 0;
 }

@@ -1,33 +1,30 @@
 /*
  * console/src/secondary.c: secondary consoles, device/console/<n>, through
- * XenBus: a granted ring page, an unbound event channel, the front end's
- * side of the state machine, and following the back end when it leaves.
- * The only object of libconsole.a that refers to libxenbus and libgnttab.
+ * XenBus, on the front-end device layer (libxffrontdev): a granted ring
+ * page, an unbound event channel, the front end's side of the state
+ * machine, and following the back end when it leaves. The only object of
+ * the console library that refers to libxffrontdev, libxenbus and libgnttab.
  */
 #include <xenfront/console_secondary.h>
 
-#include "private.h"
+#include <xenfront/frontdev.h>
 
-#define ID_MAX 32
+#include "private.h"
 
 struct sec {
     struct xf_console con;          /* first: the ring code sees only this */
-    struct xf_xenbus *xb;
-    struct xf_gnttab *gt;
-    struct xf_xenbus_dev dev;
-    struct xf_xenbus_watch *watch;
-    void *ring;                     /* the page; NULL once handed back      */
-    grant_ref_t ref;
-    bool granted;
+    struct xf_frontdev fd;          /* the device, its back end, the watch  */
+    struct xf_frontdev_ring ring;   /* one granted page: xencons_interface  */
     bool bound;
     bool published;
     bool closed;                    /* the handshake to Closed was done     */
-    uint8_t changed;                /* the back end's state node changed    */
     xf_console_backend_fn *backend_changed;
     void *backend_changed_arg;
 };
 
-_Static_assert(sizeof(struct sec) <= XF_PAGE_SIZE, "a secondary context is one page");
+/* The context and its device layer, in whole pages of their own. */
+#define SEC_PAGES ((sizeof(struct sec) + XF_PAGE_SIZE - 1) / XF_PAGE_SIZE)
+_Static_assert(SEC_PAGES <= 2, "a secondary context is at most two pages");
 
 static int sec_service_op(struct xf_console *con, uint64_t deadline_ns);
 
@@ -40,86 +37,39 @@ static struct sec *to_sec(struct xf_console *con)
     return con != NULL && con->ops == &sec_ops ? (struct sec *)(void *)con : NULL;
 }
 
-/* libgnttab calls this once the back end no longer holds the ring page. */
-static void free_ring(struct xf_gnttab *gt, void *page, void *arg)
-{
-    (void)gt;
-    (void)arg;
-    xf_plat_page_free(page, 1);
-}
-
 /* Give back the port, the grant and the page, and stop watching. */
 static void release(struct sec *s, uint64_t deadline_ns)
 {
-    int rc;
-
-    if (s->watch != NULL) {
-        (void)xf_xenbus_watch_remove(s->xb, s->watch, deadline_ns);
-        s->watch = NULL;
-    }
+    xf_frontdev_close(&s->fd, deadline_ns);
     if (s->bound) {
-        (void)xf_evtchn_close(s->con.ec, s->con.port);
+        xf_frontdev_evtchn_free(&s->fd, s->con.port);
         s->bound = false;
     }
-    if (s->granted) {
-        /* Never free a page the back end may still map: libgnttab ends the
-         * grant now or once the back end lets go, then frees the page. */
-        rc = xf_gnttab_end_access_deferred(s->gt, s->ref, s->ring, free_ring, NULL);
-        if (rc < 0)
-            xf_log(XF_LOG_ERROR,
-                   "console: %s: cannot end access to ring page (ref %u, %d): page leaked",
-                   s->dev.nodename, (unsigned)s->ref, rc);
-        s->granted = false;
-        s->ring = NULL;
-        s->ref = 0;
-    } else if (s->ring != NULL) {
-        xf_plat_page_free(s->ring, 1);
-        s->ring = NULL;
-    }
+    /* Never frees a page the back end may still map: the device layer
+     * ends the grant now or once the back end lets go. */
+    (void)xf_frontdev_ring_teardown(&s->fd, &s->ring);
 }
 
-/* The watch on <backend>/state: from the event handler. */
-static void on_backend_state(struct xf_xenbus *xb, struct xf_xenbus_watch *w, void *arg)
+/* The back end's state changed: from the event handler. */
+static void on_backend_state(struct xf_frontdev *fd, void *arg)
 {
     struct sec *s = arg;
-    char path[XF_XENBUS_PATH_MAX + 8];
 
-    /* Empty the queue so that the next change calls us again. */
-    while (xf_xenbus_watch_next(xb, w, path, sizeof(path), NULL, NULL) == 1)
-        ;
-    XF_WRITE_ONCE(s->changed, 1);
+    (void)fd;
     if (s->backend_changed != NULL)
         s->backend_changed(&s->con, s->backend_changed_arg);
 }
 
-struct publish_arg {
-    struct sec *s;
-    uint64_t deadline_ns;
-};
-
-static int publish_body(struct xf_xenbus *xb, xf_xenbus_tx_t tx, void *argp)
+static int publish_body(struct xf_frontdev *fd, xf_xenbus_tx_t tx, void *arg,
+                        uint64_t deadline_ns)
 {
-    struct publish_arg *a = argp;
+    struct sec *s = arg;
     int rc;
 
-    rc = xf_xenbus_write_uint(xb, tx, a->s->dev.nodename, "ring-ref", a->s->ref,
-                              a->deadline_ns);
+    rc = xf_frontdev_write_ring(fd, tx, NULL, "ring-ref", &s->ring, deadline_ns);
     if (rc == 0)
-        rc = xf_xenbus_write_uint(xb, tx, a->s->dev.nodename, "port", a->s->con.port,
-                                  a->deadline_ns);
+        rc = xf_frontdev_write_uint(fd, tx, NULL, "port", s->con.port, deadline_ns);
     return rc;
-}
-
-static bool id_ok(const char *id)
-{
-    size_t n = 0;
-
-    if (id == NULL)
-        return false;
-    for (; id[n] != '\0'; n++)
-        if (id[n] == '/' || n >= ID_MAX)
-            return false;
-    return n > 0;
 }
 
 int xf_console_secondary_open(struct xf_console **out, struct xf_xenbus *xb,
@@ -128,21 +78,15 @@ int xf_console_secondary_open(struct xf_console **out, struct xf_xenbus *xb,
                               uint64_t deadline_ns)
 {
     struct xf_console_config ccfg = { 0 };
-    struct publish_arg pa;
     struct sec *s;
-    char path[XF_XENBUS_PATH_MAX + 8];
-    char token[ID_MAX + 16];
-    size_t n;
     int rc;
 
-    if (out == NULL || xb == NULL || ec == NULL || gt == NULL || !id_ok(id))
+    if (out == NULL || xb == NULL || ec == NULL || gt == NULL || id == NULL)
         return -XF_EINVAL;
-    s = xf_plat_page_alloc(1);
+    s = xf_plat_page_alloc(SEC_PAGES);
     if (s == NULL)
         return -XF_ENOMEM;
     memset(s, 0, sizeof(*s));
-    s->xb = xb;
-    s->gt = gt;
     s->con.ec = ec;
     s->con.ops = &sec_ops;
     if (cfg != NULL) {
@@ -152,60 +96,45 @@ int xf_console_secondary_open(struct xf_console **out, struct xf_xenbus *xb,
         s->backend_changed_arg = cfg->backend_changed_arg;
     }
 
-    rc = xf_xenbus_dev_init(xb, &s->dev, "console", id, deadline_ns);
-    if (rc < 0)
-        goto fail;
-    s->ring = xf_plat_page_alloc(1);
-    if (s->ring == NULL) {
-        rc = -XF_ENOMEM;
-        goto fail;
+    /* Opening watches the back end before anything is published, so no
+     * change is missed. */
+    rc = xf_frontdev_open(&s->fd, xb, ec, gt, "console", id, on_backend_state, s, deadline_ns);
+    if (rc < 0) {
+        xf_plat_page_free(s, SEC_PAGES);
+        return rc;
     }
+    rc = xf_frontdev_ring_setup(&s->fd, &s->ring, 0);
+    if (rc < 0)
+        goto fail;
     /* A fresh zeroed page: indices at zero. */
-    rc = xf_console_priv_init(&s->con, s->ring, &ccfg);
+    rc = xf_console_priv_init(&s->con, s->ring.sring, &ccfg);
     if (rc < 0)
         goto fail;
-    rc = xf_gnttab_grant_page(gt, s->dev.backend_id, s->ring, false, &s->ref);
-    if (rc < 0)
-        goto fail;
-    s->granted = true;
-    rc = xf_evtchn_alloc_unbound(ec, s->dev.backend_id, xf_console_priv_handler, &s->con,
-                                 &s->con.port);
+    rc = xf_frontdev_evtchn_alloc(&s->fd, xf_console_priv_handler, &s->con, &s->con.port);
     if (rc < 0)
         goto fail;
     s->bound = true;
-
-    /* Watch the back end before connecting, so no change is missed. */
-    n = strlen(s->dev.backend);
-    memcpy(path, s->dev.backend, n);
-    memcpy(path + n, "/state", 7);
-    memcpy(token, "xf-console-", 11);
-    memcpy(token + 11, id, strlen(id) + 1);
-    rc = xf_xenbus_watch_add(xb, path, token, on_backend_state, s, &s->watch, deadline_ns);
-    if (rc < 0) {
-        s->watch = NULL;
-        goto fail;
-    }
-
-    pa = (struct publish_arg){ s, deadline_ns };
-    rc = xf_xenbus_transaction_run(xb, publish_body, &pa, 0, deadline_ns);
+    rc = xf_frontdev_publish(&s->fd, publish_body, s, deadline_ns);
     if (rc < 0)
         goto fail;
     s->published = true;
-    rc = xf_xenbus_dev_connect(xb, &s->dev, deadline_ns);
+    rc = xf_xenbus_dev_connect(xb, &s->fd.dev, deadline_ns);
     if (rc < 0)
         goto fail;
-    XF_WRITE_ONCE(s->changed, 0);
+    (void)xf_frontdev_service(&s->fd, false, deadline_ns);
+    XF_WRITE_ONCE(s->fd.changed, 0);
     xf_log(XF_LOG_INFO, "console: %s connected (ring-ref %u, port %u, backend %s)",
-           s->dev.nodename, (unsigned)s->ref, (unsigned)s->con.port, s->dev.backend);
+           s->fd.dev.nodename, (unsigned)s->ring.refs[0], (unsigned)s->con.port,
+           s->fd.dev.backend);
     *out = &s->con;
     return 0;
 
 fail:
     xf_log(XF_LOG_WARN, "console: device/console/%s: open failed (%d)", id, rc);
     if (s->published)
-        (void)xf_xenbus_dev_switch(xb, &s->dev, XenbusStateClosed, deadline_ns);
+        (void)xf_frontdev_switch(&s->fd, XenbusStateClosed, deadline_ns);
     release(s, deadline_ns);
-    xf_plat_page_free(s, 1);
+    xf_plat_page_free(s, SEC_PAGES);
     return rc;
 }
 
@@ -216,34 +145,28 @@ static int follow_close(struct sec *s, uint64_t deadline_ns)
 
     xf_console_priv_fail(&s->con, -XF_ENOTCONN);
     s->closed = true;
-    rc = xf_xenbus_dev_close(s->xb, &s->dev, deadline_ns);
+    rc = xf_xenbus_dev_close(s->fd.xb, &s->fd.dev, deadline_ns);
     if (rc < 0)
         xf_log(XF_LOG_WARN, "console: %s: close handshake incomplete (%d)",
-               s->dev.nodename, rc);
+               s->fd.dev.nodename, rc);
+    xf_log(XF_LOG_INFO, "console: %s closed by the back end", s->fd.dev.nodename);
     release(s, deadline_ns);
-    xf_log(XF_LOG_INFO, "console: %s closed by the back end", s->dev.nodename);
     return -XF_ENOTCONN;
 }
 
 int xf_console_secondary_service(struct xf_console *con, bool force, uint64_t deadline_ns)
 {
     struct sec *s = to_sec(con);
-    XenbusState st;
     int rc;
 
     if (s == NULL)
         return -XF_EINVAL;
     if (s->closed)
         return -XF_ENOTCONN;
-    if (!force && !XF_READ_ONCE(s->changed))
-        return 0;
-    XF_WRITE_ONCE(s->changed, 0);
-    rc = xf_xenbus_read_state(s->xb, XF_XENBUS_TX_NONE, s->dev.backend, &st, deadline_ns);
-    if (rc < 0) {
-        XF_WRITE_ONCE(s->changed, 1);   /* look again next time */
+    rc = xf_frontdev_service(&s->fd, force, deadline_ns);
+    if (rc <= 0)
         return rc;
-    }
-    switch (st) {
+    switch (s->fd.backend_state) {
     case XenbusStateClosing:
     case XenbusStateClosed:
     case XenbusStateUnknown:    /* its state node vanished */
@@ -273,10 +196,10 @@ int xf_console_secondary_close(struct xf_console *con, uint64_t deadline_ns)
     if (!s->closed) {
         xf_console_priv_fail(con, -XF_ENOTCONN);
         s->closed = true;
-        rc = xf_xenbus_dev_close(s->xb, &s->dev, deadline_ns);
+        rc = xf_xenbus_dev_close(s->fd.xb, &s->fd.dev, deadline_ns);
     }
     release(s, deadline_ns);
-    xf_plat_page_free(s, 1);
+    xf_plat_page_free(s, SEC_PAGES);
     return rc;
 }
 
@@ -284,5 +207,5 @@ grant_ref_t xf_console_secondary_ring_ref(const struct xf_console *con)
 {
     if (con == NULL || con->ops != &sec_ops)
         return 0;
-    return ((const struct sec *)(const void *)con)->ref;
+    return ((const struct sec *)(const void *)con)->ring.refs[0];
 }

@@ -35,6 +35,7 @@
 #define XENFRONT_RING_H
 
 #include <xenfront/base.h>
+#include <xenfront/errno.h>
 #include <xenfront/xen.h>
 
 #ifdef __cplusplus
@@ -68,8 +69,9 @@ struct xf_ring_shape {
     (uint32_t)sizeof(((union name##_sring_entry *)0)->req), \
     (uint32_t)sizeof(((union name##_sring_entry *)0)->rsp) })
 
-/* Largest ring xenfront accepts: 2^XF_RING_MAX_ORDER pages (Xen's block and
- * net back ends allow at most order 4 and 0..4 respectively). */
+/* Largest ring xenfront accepts: 2^XF_RING_MAX_ORDER pages (blkif back ends
+ * offer up to order 4 through max-ring-page-order; netif rings are one
+ * page: Xen 4.17's netif.h defines no ring-page-order key). */
 #define XF_RING_MAX_ORDER 8
 
 /*
@@ -170,6 +172,141 @@ int xf_front_ring_get_response(struct xf_front_ring *r, void *rsp);
  */
 int xf_front_ring_final_check(struct xf_front_ring *r);
 
+/*
+ * Put a record that may be shorter than a request slot: len bytes (at most
+ * shape.req_size) and the rest of the slot zeroed, so a short record (a
+ * netif_extra_info of 8 bytes in a 12-byte tx slot, a 64-byte indirect
+ * blkif request in a 112-byte slot) neither over-reads the caller's object
+ * nor leaks what the slot held before.
+ * Returns 0, -XF_ENOSPC if full, -XF_EINVAL if len is 0 or too long,
+ * -XF_EPROTO if broken.
+ */
+int xf_front_ring_put_record(struct xf_front_ring *r, const void *rec, size_t len);
+
+/* ------------------------------------------------------------------------
+ * Front end fast path: batches, record sizes known at compile time, inline.
+ *
+ * Same rules as above, cheaper shape. The producer writes typed requests
+ * straight into free slots (XF_FRONT_RING_REQ(), having checked
+ * xf_front_ring_free() once for the batch) and then produces them; the
+ * consumer reads the back end's rsp_prod once per batch, checks it, and
+ * copies every response of the batch out with a fixed-size copy, followed
+ * by one compiler barrier. The barrier is what makes the copy "once": the
+ * compiler may not satisfy a later use of the private copy by reading the
+ * shared slot again, because the barrier may have changed shared memory.
+ * (The generic functions copy with volatile loads instead, which costs
+ * about 10 % of the ring's throughput for the same guarantee; the fast
+ * path keeps single fetch and gives up only the width of each load, which
+ * nothing relies on: the copy is validated after it is taken.)
+ *
+ * Example, a netif tx ring:
+ *
+ *     if (xf_front_ring_free(&tx) < n) wait for space;
+ *     for (i = 0; i < n; i++)
+ *         *XF_FRONT_RING_REQ(&tx, netif_tx, i) = req[i];
+ *     xf_front_ring_produce(&tx, n);
+ *     if (xf_front_ring_push(&tx)) notify;
+ *     n = XF_FRONT_RING_GET_RESPONSES(&tx, netif_tx, rsp, 64);
+ */
+
+/* Report a bad rsp_prod and break the ring (the cold path). */
+int xf_front_ring__broken(struct xf_front_ring *r, RING_IDX prod);
+
+/* The address of slot idx of a ring with entries of ent_size bytes. */
+static inline unsigned char *xf_ring__slot(unsigned char *ents, uint32_t nr_ents,
+                                           size_t ent_size, RING_IDX idx)
+{
+    return ents + (size_t)(idx & (nr_ents - 1)) * ent_size;
+}
+
+/*
+ * Read the back end's rsp_prod once and check it (it may not run ahead of
+ * the requests pushed nor go back). Returns the responses now available,
+ * or -XF_EPROTO (the ring is then broken).
+ */
+static inline int xf_front_ring_poll(struct xf_front_ring *r)
+{
+    RING_IDX prod;
+
+    if (XF_UNLIKELY(r->error))
+        return r->error;
+    prod = XF_READ_ONCE(r->sring->rsp_prod);
+    if (XF_UNLIKELY((RING_IDX)(prod - r->rsp_cons) >
+                    (RING_IDX)(r->req_pushed - r->rsp_cons) ||
+                    (RING_IDX)(prod - r->rsp_cons) <
+                    (RING_IDX)(r->rsp_avail - r->rsp_cons)))
+        return xf_front_ring__broken(r, prod);
+    /* Read the responses only after the index that covers them. */
+    XF_RMB();
+    r->rsp_avail = prod;
+    return (int)(RING_IDX)(prod - r->rsp_cons);
+}
+
+/*
+ * Take up to max responses of len bytes each (at most shape.rsp_size) from
+ * slots of ent_size bytes (the ring's shape) into dst[0..max), consumed.
+ * rsp_prod is read (once) only when the last snapshot is used up. Inline:
+ * with constant len and ent_size the copies are fixed-size moves.
+ * Returns the number taken (0: none), -XF_EPROTO (broken), or -XF_EINVAL
+ * (len or ent_size do not fit the ring's shape).
+ */
+static inline int xf_front_ring_get_responses_sized(struct xf_front_ring *r, void *dst,
+                                                    uint32_t max, size_t len,
+                                                    size_t ent_size)
+{
+    unsigned char *d = (unsigned char *)dst;
+    uint32_t n;
+
+    if (r->rsp_cons == r->rsp_avail) {
+        int rc = xf_front_ring_poll(r);
+
+        if (rc <= 0)
+            return rc;
+    } else if (XF_UNLIKELY(r->error)) {
+        return r->error;
+    }
+    if (XF_UNLIKELY(ent_size != r->shape.ent_size || len > r->shape.rsp_size || len == 0))
+        return -XF_EINVAL;
+    n = (uint32_t)(r->rsp_avail - r->rsp_cons);
+    if (n > max)
+        n = max;
+    for (uint32_t i = 0; i < n; i++)
+        __builtin_memcpy(d + (size_t)i * len,
+                         xf_ring__slot(r->ents, r->nr_ents, ent_size, r->rsp_cons + i), len);
+    XF_BARRIER(); /* the copies are taken: no re-reading the slots for them */
+    r->rsp_cons += n;
+    return (int)n;
+}
+
+/* The typed form: dst is an array of the ring's response type (or of a
+ * shorter record), name the Xen ring type (netif_tx, blkif, ...). */
+#define XF_FRONT_RING_GET_RESPONSES(r, name, dst, max) \
+    xf_front_ring_get_responses_sized((r), (dst), (max), sizeof(*(dst)), \
+                                      sizeof(union name##_sring_entry) + \
+                                      0 * sizeof(char[sizeof(*(dst)) <= \
+                                          sizeof(((union name##_sring_entry *)0)->rsp) ? 1 : -1]))
+
+/* Request slot i of the batch being built (i < xf_front_ring_free()), typed
+ * as the ring's request: fill it in place, then xf_front_ring_produce(). */
+#define XF_FRONT_RING_REQ(r, name, i) \
+    ((__typeof__(((union name##_sring_entry *)0)->req) *)(void *) \
+     xf_ring__slot((r)->ents, (r)->nr_ents, sizeof(union name##_sring_entry), \
+                   (r)->req_prod_pvt + (i)))
+
+/* The untyped form: slot i of the batch, shape.ent_size bytes. */
+static inline void *xf_front_ring_req_slot(struct xf_front_ring *r, uint32_t i)
+{
+    return xf_ring__slot(r->ents, r->nr_ents, r->shape.ent_size, r->req_prod_pvt + i);
+}
+
+/* The n slots after req_prod_pvt are filled: they become requests (still
+ * private until xf_front_ring_push()). The caller checked n against
+ * xf_front_ring_free() for the batch and that the ring is not broken. */
+static inline void xf_front_ring_produce(struct xf_front_ring *r, uint32_t n)
+{
+    r->req_prod_pvt += n;
+}
+
 /* ------------------------------------------------------------------------
  * Back end: consumes requests, produces responses. Used by the simulated
  * back ends in tests and by anyone writing a driver domain. Hardened the
@@ -224,6 +361,91 @@ bool xf_back_ring_push(struct xf_back_ring *r);
 
 /* RING_FINAL_CHECK_FOR_REQUESTS: > 0 requests available, 0 idle, or -XF_EPROTO. */
 int xf_back_ring_final_check(struct xf_back_ring *r);
+
+/* Put a response shorter than a slot (rest zeroed), as put_record above. */
+int xf_back_ring_put_record(struct xf_back_ring *r, const void *rec, size_t len);
+
+/* ------------------------------------------------------------------------
+ * Back end fast path, the mirror of the front end's.
+ */
+int xf_back_ring__broken(struct xf_back_ring *r, RING_IDX prod);
+
+/* Read the front end's req_prod once and check it (no more requests than
+ * the ring holds beyond the responses produced; never backwards).
+ * Returns the requests now available, or -XF_EPROTO. */
+static inline int xf_back_ring_poll(struct xf_back_ring *r)
+{
+    RING_IDX prod;
+
+    if (XF_UNLIKELY(r->error))
+        return r->error;
+    prod = XF_READ_ONCE(r->sring->req_prod);
+    if (XF_UNLIKELY((RING_IDX)(prod - r->rsp_prod_pvt) > r->nr_ents ||
+                    (RING_IDX)(prod - r->req_cons) >
+                    (RING_IDX)(prod - r->rsp_prod_pvt) ||
+                    (RING_IDX)(prod - r->req_cons) <
+                    (RING_IDX)(r->req_avail - r->req_cons)))
+        return xf_back_ring__broken(r, prod);
+    XF_RMB();
+    r->req_avail = prod;
+    return (int)(RING_IDX)(prod - r->req_cons);
+}
+
+static inline int xf_back_ring_get_requests_sized(struct xf_back_ring *r, void *dst,
+                                                  uint32_t max, size_t len,
+                                                  size_t ent_size)
+{
+    unsigned char *d = (unsigned char *)dst;
+    uint32_t n;
+
+    if (r->req_cons == r->req_avail) {
+        int rc = xf_back_ring_poll(r);
+
+        if (rc <= 0)
+            return rc;
+    } else if (XF_UNLIKELY(r->error)) {
+        return r->error;
+    }
+    if (XF_UNLIKELY(ent_size != r->shape.ent_size || len > r->shape.req_size || len == 0))
+        return -XF_EINVAL;
+    n = (uint32_t)(r->req_avail - r->req_cons);
+    if (n > max)
+        n = max;
+    for (uint32_t i = 0; i < n; i++)
+        __builtin_memcpy(d + (size_t)i * len,
+                         xf_ring__slot(r->ents, r->nr_ents, ent_size, r->req_cons + i), len);
+    XF_BARRIER();
+    r->req_cons += n;
+    return (int)n;
+}
+
+#define XF_BACK_RING_GET_REQUESTS(r, name, dst, max) \
+    xf_back_ring_get_requests_sized((r), (dst), (max), sizeof(*(dst)), \
+                                    sizeof(union name##_sring_entry) + \
+                                    0 * sizeof(char[sizeof(*(dst)) <= \
+                                        sizeof(((union name##_sring_entry *)0)->req) ? 1 : -1]))
+
+/* Responses owed: requests consumed and not yet answered. */
+static inline uint32_t xf_back_ring_owed(const struct xf_back_ring *r)
+{
+    return (uint32_t)(r->req_cons - r->rsp_prod_pvt);
+}
+
+#define XF_BACK_RING_RSP(r, name, i) \
+    ((__typeof__(((union name##_sring_entry *)0)->rsp) *)(void *) \
+     xf_ring__slot((r)->ents, (r)->nr_ents, sizeof(union name##_sring_entry), \
+                   (r)->rsp_prod_pvt + (i)))
+
+static inline void *xf_back_ring_rsp_slot(struct xf_back_ring *r, uint32_t i)
+{
+    return xf_ring__slot(r->ents, r->nr_ents, r->shape.ent_size, r->rsp_prod_pvt + i);
+}
+
+/* The n slots after rsp_prod_pvt hold responses (n <= xf_back_ring_owed()). */
+static inline void xf_back_ring_produce(struct xf_back_ring *r, uint32_t n)
+{
+    r->rsp_prod_pvt += n;
+}
 
 #ifdef __cplusplus
 }
