@@ -1,50 +1,78 @@
 /*
- * bench_ring: throughput and notifications per request through a one-page
- * netif tx ring between two threads, for the xenfront layer (front and back
- * through xf_*_ring) and for Xen's io/ring.h macros (both sides through the
- * macros), measured in the same run.
+ * bench_ring: requests per second through a one-page netif tx ring between
+ * two threads, xenfront's ring layer (its fast path, both sides) against
+ * Xen's own io/ring.h macros (both sides), measured side by side.
  *
- * Two modes:
- *  - event: the event model of the tests. A side with no work after its
- *    final check blocks on a condvar until the other side signals, and a
- *    side signals only when its push returned notify. Counts notifications.
- *  - poll: both sides spin; push decisions are still taken (and counted),
- *    nobody blocks, nobody re-arms an event index.
+ * Modes, each measured for both implementations:
+ *  - lockstep: the front end fills every free slot before it pushes, then
+ *    waits for responses; the two sides barely overlap, so this measures
+ *    the serial cost of a request;
+ *  - pipelined: the front end pushes small batches (-b, default 8) as soon
+ *    as there is room and collects responses in between; both sides are
+ *    busy at once;
+ * and two ways of idling:
+ *  - poll: both sides spin; push decisions are taken (and counted);
+ *  - event: a side with no work re-arms its event index (final check) and
+ *    blocks on a condition variable until the other side's push says
+ *    notify. Counts notifications per request.
  *
- * Usage: bench_ring [-n requests] [-r repeats]   (median of the repeats)
+ * Fairness: both consumers check every field of every record they take
+ * (so the compiler cannot drop part of either copy); the two threads are
+ * pinned to two CPUs where the machine allows; the implementations run
+ * interleaved, in alternating order, round after round, and each round's
+ * ratio is taken from its own pair of runs. Printed: median and range
+ * (min..max) over the rounds, of each throughput and of the ratio.
+ *
+ * Usage: bench_ring [-n requests per run] [-r rounds] [-b pipelined batch]
  */
+#define _GNU_SOURCE
 #include "ring_test_util.h"
 
 #include <inttypes.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <xen/grant_table.h>
 #include <xen/io/netif.h>
 
 #define WAIT_TIMEOUT_NS (30ull * 1000000000ull)
+#define MAX_ROUNDS 31
+#define BATCH_MAX 64
 
-/*
- * Each side's private state on cache lines of its own (128 bytes: adjacent
- * lines are prefetched in pairs): otherwise the two threads' private ring
- * contexts false-share and the benchmark measures that instead of the ring.
- */
+/* Each side's private state on cache lines of its own (128 bytes: adjacent
+ * lines are prefetched in pairs), so the two threads' contexts do not
+ * false-share and the benchmark measures the ring, not that. */
 #define PRIVATE _Alignas(128)
 
 struct run {
     void *page;
     uint64_t n;
     bool poll;
+    uint32_t batch;                    /* front's push batch; 0 = fill all */
     atomic_int failed;
     PRIVATE struct rt_evt to_back;
     PRIVATE struct rt_evt to_front;
     PRIVATE struct xf_front_ring xf_front;
-    uint64_t req_notify;               /* front pushes that said notify */
+    uint64_t req_notify;
     PRIVATE struct xf_back_ring xf_back;
-    uint64_t rsp_notify;               /* back pushes that said notify */
+    uint64_t rsp_notify;
     PRIVATE netif_tx_front_ring_t xen_front;
     PRIVATE netif_tx_back_ring_t xen_back;
     PRIVATE char end;
 };
+
+static int ncpus;
+
+static void pin(int cpu)
+{
+    cpu_set_t set;
+
+    if (ncpus < 2)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET(cpu % ncpus, &set);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
 
 static void die(struct run *r, const char *what)
 {
@@ -54,16 +82,33 @@ static void die(struct run *r, const char *what)
     rt_evt_stop(&r->to_front);
 }
 
-static struct netif_tx_request make_req(uint64_t seq)
+static bool failed(struct run *r)
 {
-    struct netif_tx_request q = {
-        .gref = (grant_ref_t)seq, .offset = (uint16_t)(seq & 0x7ff),
-        .flags = 0, .id = (uint16_t)seq, .size = 1514,
-    };
-    return q;
+    return atomic_load_explicit(&r->failed, memory_order_relaxed) != 0;
 }
 
-/* Nothing to do: spin (poll) or block until notified (event). */
+/* Request seq, and the check of every one of its fields. */
+static inline void fill_req(struct netif_tx_request *q, uint64_t seq)
+{
+    q->gref = (grant_ref_t)seq;
+    q->offset = (uint16_t)(seq & 0x7ff);
+    q->flags = (uint16_t)(seq >> 11 & 0xf);
+    q->id = (uint16_t)seq;
+    q->size = (uint16_t)(1514 + (seq & 7));
+}
+
+static inline bool req_ok(const struct netif_tx_request *q, uint64_t seq)
+{
+    return q->gref == (grant_ref_t)seq && q->offset == (uint16_t)(seq & 0x7ff) &&
+           q->flags == (uint16_t)(seq >> 11 & 0xf) && q->id == (uint16_t)seq &&
+           q->size == (uint16_t)(1514 + (seq & 7));
+}
+
+static inline bool rsp_ok(const struct netif_tx_response *p, uint64_t seq)
+{
+    return p->id == (uint16_t)seq && p->status == NETIF_RSP_OKAY;
+}
+
 static void idle(struct run *r, struct rt_evt *e)
 {
     if (r->poll)
@@ -72,23 +117,39 @@ static void idle(struct run *r, struct rt_evt *e)
         die(r, "lost wake-up (deadline passed)");
 }
 
+/* How many the front end puts in one go: everything free (lockstep), or
+ * at most one batch (pipelined). */
+static inline uint32_t take_now(const struct run *r, uint32_t free, uint64_t left)
+{
+    uint32_t k = free;
+
+    if (r->batch != 0 && k > r->batch)
+        k = r->batch;
+    if (k > left)
+        k = (uint32_t)left;
+    return k;
+}
+
+/* ------------------------------------------------------------ xenfront */
+
 static void *front_xf(void *arg)
 {
     struct run *r = arg;
     struct xf_front_ring *f = &r->xf_front;
     uint64_t sent = 0, recvd = 0;
 
-    while (recvd < r->n && !atomic_load_explicit(&r->failed, memory_order_relaxed)) {
-        struct netif_tx_response p;
+    pin(0);
+    while (recvd < r->n && !failed(r)) {
+        struct netif_tx_response rsp[BATCH_MAX];
         bool progress = false;
-        int rc;
+        uint32_t k = take_now(r, xf_front_ring_free(f), r->n - sent);
+        int m;
 
-        if (sent < r->n && xf_front_ring_free(f) > 0) {
-            while (sent < r->n && xf_front_ring_free(f) > 0) {
-                struct netif_tx_request q = make_req(sent++);
-
-                xf_front_ring_put_request(f, &q);
-            }
+        if (k > 0) {
+            for (uint32_t i = 0; i < k; i++)
+                fill_req(XF_FRONT_RING_REQ(f, netif_tx, i), sent + i);
+            xf_front_ring_produce(f, k);
+            sent += k;
             if (xf_front_ring_push(f)) {
                 r->req_notify++;
                 if (!r->poll)
@@ -96,19 +157,22 @@ static void *front_xf(void *arg)
             }
             progress = true;
         }
-        while ((rc = xf_front_ring_get_response(f, &p)) > 0) {
-            if (p.id != (uint16_t)recvd || p.status != NETIF_RSP_OKAY)
-                die(r, "bad response");
-            recvd++;
+        while ((m = XF_FRONT_RING_GET_RESPONSES(f, netif_tx, rsp, BATCH_MAX)) > 0) {
+            for (int i = 0; i < m; i++)
+                if (!rsp_ok(&rsp[i], recvd + (uint64_t)i))
+                    die(r, "bad response");
+            recvd += (uint64_t)m;
             progress = true;
+            if (r->batch != 0)
+                break;          /* pipelined: go back to producing */
         }
-        if (rc < 0)
-            die(r, "get_response failed");
+        if (m < 0)
+            die(r, "get_responses failed");
         if (progress)
             continue;
-        if (r->poll || (rc = xf_front_ring_final_check(f)) == 0)
+        if (r->poll || (m = xf_front_ring_final_check(f)) == 0)
             idle(r, &r->to_front);
-        else if (rc < 0)
+        else if (m < 0)
             die(r, "final check failed");
     }
     return NULL;
@@ -120,23 +184,22 @@ static void *back_xf(void *arg)
     struct xf_back_ring *b = &r->xf_back;
     uint64_t done = 0;
 
-    while (done < r->n && !atomic_load_explicit(&r->failed, memory_order_relaxed)) {
-        struct netif_tx_request q;
-        bool progress = false;
-        int rc;
+    pin(1);
+    while (done < r->n && !failed(r)) {
+        struct netif_tx_request q[BATCH_MAX];
+        int m = XF_BACK_RING_GET_REQUESTS(b, netif_tx, q, BATCH_MAX);
 
-        while ((rc = xf_back_ring_get_request(b, &q)) > 0) {
-            struct netif_tx_response p = { .id = q.id, .status = NETIF_RSP_OKAY };
+        if (m > 0) {
+            for (int i = 0; i < m; i++) {
+                struct netif_tx_response *p = XF_BACK_RING_RSP(b, netif_tx, (uint32_t)i);
 
-            if (q.gref != (grant_ref_t)done)
-                die(r, "bad request");
-            xf_back_ring_put_response(b, &p);
-            done++;
-            progress = true;
-        }
-        if (rc < 0)
-            die(r, "get_request failed");
-        if (progress) {
+                if (!req_ok(&q[i], done + (uint64_t)i))
+                    die(r, "bad request");
+                p->id = q[i].id;
+                p->status = NETIF_RSP_OKAY;
+            }
+            xf_back_ring_produce(b, (uint32_t)m);
+            done += (uint64_t)m;
             if (xf_back_ring_push(b)) {
                 r->rsp_notify++;
                 if (!r->poll)
@@ -144,13 +207,17 @@ static void *back_xf(void *arg)
             }
             continue;
         }
-        if (r->poll || (rc = xf_back_ring_final_check(b)) == 0)
+        if (m < 0)
+            die(r, "get_requests failed");
+        if (r->poll || (m = xf_back_ring_final_check(b)) == 0)
             idle(r, &r->to_back);
-        else if (rc < 0)
+        else if (m < 0)
             die(r, "final check failed");
     }
     return NULL;
 }
+
+/* ---------------------------------------------------------- Xen macros */
 
 static void *front_xen(void *arg)
 {
@@ -158,16 +225,18 @@ static void *front_xen(void *arg)
     netif_tx_front_ring_t *f = &r->xen_front;
     uint64_t sent = 0, recvd = 0;
 
-    while (recvd < r->n && !atomic_load_explicit(&r->failed, memory_order_relaxed)) {
+    pin(0);
+    while (recvd < r->n && !failed(r)) {
         bool progress = false, notify;
+        uint32_t k = take_now(r, RING_FREE_REQUESTS(f), r->n - sent);
         unsigned more;
         RING_IDX rp;
 
-        if (sent < r->n && !RING_FULL(f)) {
-            while (sent < r->n && !RING_FULL(f)) {
-                *RING_GET_REQUEST(f, f->req_prod_pvt) = make_req(sent++);
-                f->req_prod_pvt++;
-            }
+        if (k > 0) {
+            for (uint32_t i = 0; i < k; i++)
+                fill_req(RING_GET_REQUEST(f, f->req_prod_pvt + i), sent + i);
+            f->req_prod_pvt += k;
+            sent += k;
             RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(f, notify);
             if (notify) {
                 r->req_notify++;
@@ -183,7 +252,7 @@ static void *front_xen(void *arg)
 
             RING_COPY_RESPONSE(f, f->rsp_cons, &p);
             f->rsp_cons++;
-            if (p.id != (uint16_t)recvd || p.status != NETIF_RSP_OKAY)
+            if (!rsp_ok(&p, recvd))
                 die(r, "bad response");
             recvd++;
             progress = true;
@@ -207,7 +276,8 @@ static void *back_xen(void *arg)
     netif_tx_back_ring_t *b = &r->xen_back;
     uint64_t done = 0;
 
-    while (done < r->n && !atomic_load_explicit(&r->failed, memory_order_relaxed)) {
+    pin(1);
+    while (done < r->n && !failed(r)) {
         bool progress = false, notify;
         unsigned more;
         RING_IDX rp = b->sring->req_prod;
@@ -215,13 +285,15 @@ static void *back_xen(void *arg)
         xen_rmb();
         while (b->req_cons != rp) {
             struct netif_tx_request q;
+            struct netif_tx_response *p;
 
             RING_COPY_REQUEST(b, b->req_cons, &q);
             b->req_cons++;
-            if (q.gref != (grant_ref_t)done)
+            if (!req_ok(&q, done))
                 die(r, "bad request");
-            *RING_GET_RESPONSE(b, b->rsp_prod_pvt) =
-                (struct netif_tx_response){ .id = q.id, .status = NETIF_RSP_OKAY };
+            p = RING_GET_RESPONSE(b, b->rsp_prod_pvt);
+            p->id = q.id;
+            p->status = NETIF_RSP_OKAY;
             b->rsp_prod_pvt++;
             done++;
             progress = true;
@@ -246,12 +318,14 @@ static void *back_xen(void *arg)
     return NULL;
 }
 
+/* ------------------------------------------------------------- harness */
+
 struct result {
     double rps;
     double req_notify, rsp_notify;   /* per request */
 };
 
-static int run_once(bool xenfront, bool poll, uint64_t n, struct result *res)
+static int run_once(bool xenfront, bool poll, uint32_t batch, uint64_t n, struct result *res)
 {
     static struct run r;
     pthread_t tf, tb;
@@ -263,6 +337,7 @@ static int run_once(bool xenfront, bool poll, uint64_t n, struct result *res)
         return -1;
     r.n = n;
     r.poll = poll;
+    r.batch = batch;
     atomic_init(&r.failed, 0);
     rt_evt_init(&r.to_back);
     rt_evt_init(&r.to_front);
@@ -271,6 +346,7 @@ static int run_once(bool xenfront, bool poll, uint64_t n, struct result *res)
             xf_back_ring_init(&r.xf_back, r.page, XF_PAGE_SIZE, XF_RING_SHAPE(netif_tx)))
             return -1;
     } else {
+        SHARED_RING_INIT((netif_tx_sring_t *)r.page);
         XEN_FRONT_RING_INIT(&r.xen_front, (netif_tx_sring_t *)r.page, XF_PAGE_SIZE);
         BACK_RING_INIT(&r.xen_back, (netif_tx_sring_t *)r.page, XF_PAGE_SIZE);
     }
@@ -289,70 +365,107 @@ static int run_once(bool xenfront, bool poll, uint64_t n, struct result *res)
     return atomic_load(&r.failed) ? -1 : 0;
 }
 
-static int cmp_rps(const void *a, const void *b)
+static int cmp_double(const void *a, const void *b)
 {
-    double x = ((const struct result *)a)->rps, y = ((const struct result *)b)->rps;
+    double x = *(const double *)a, y = *(const double *)b;
 
     return (x > y) - (x < y);
 }
 
-/* Median of `reps` runs, by requests per second. */
-static int measure(bool xenfront, bool poll, uint64_t n, unsigned reps, struct result *out)
-{
-    struct result rs[16];
+struct stat3 {
+    double med, lo, hi;
+};
 
-    for (unsigned i = 0; i < reps; i++)
-        if (run_once(xenfront, poll, n, &rs[i]) != 0)
-            return -1;
-    qsort(rs, reps, sizeof(rs[0]), cmp_rps);
-    *out = rs[reps / 2];
-    return 0;
+static struct stat3 stats(double *v, unsigned n)
+{
+    struct stat3 s;
+
+    qsort(v, n, sizeof(v[0]), cmp_double);
+    s.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    s.lo = v[0];
+    s.hi = v[n - 1];
+    return s;
 }
 
 int main(int argc, char **argv)
 {
     uint64_t n = 2000000;
-    unsigned reps = 3;
+    unsigned rounds = 7;
+    uint32_t batch = 8;
     int opt;
+    static const struct {
+        const char *name;
+        bool poll;
+        bool pipelined;
+    } modes[] = {
+        { "lockstep/poll", true, false },
+        { "lockstep/event", false, false },
+        { "pipelined/poll", true, true },
+        { "pipelined/event", false, true },
+    };
 
-    while ((opt = getopt(argc, argv, "n:r:h")) != -1) {
+    while ((opt = getopt(argc, argv, "n:r:b:h")) != -1) {
         switch (opt) {
         case 'n':
             n = strtoull(optarg, NULL, 0);
             break;
         case 'r':
-            reps = (unsigned)strtoul(optarg, NULL, 0);
+            rounds = (unsigned)strtoul(optarg, NULL, 0);
+            break;
+        case 'b':
+            batch = (uint32_t)strtoul(optarg, NULL, 0);
             break;
         default:
-            fprintf(stderr, "usage: %s [-n requests] [-r repeats (1..15)]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n requests] [-r rounds (5..%d)] [-b batch (1..%d)]\n",
+                    argv[0], MAX_ROUNDS, BATCH_MAX);
             return opt == 'h' ? 0 : 2;
         }
     }
-    if (n == 0 || reps == 0 || reps > 15) {
-        fprintf(stderr, "bench_ring: bad -n or -r\n");
+    if (n == 0 || rounds < 1 || rounds > MAX_ROUNDS || batch == 0 || batch > BATCH_MAX) {
+        fprintf(stderr, "bench_ring: bad -n, -r or -b\n");
         return 2;
     }
+    ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
 
     printf("bench_ring: netif tx ring, 1 page (%u slots, request %zu B, response %zu B),\n"
-           "%" PRIu64 " requests per run, median of %u runs, 2 threads (front, back)\n\n",
+           "%" PRIu64 " requests per run, %u interleaved rounds, 2 threads %s,\n"
+           "pipelined batch %u; every field checked on both sides\n\n",
            xf_ring_entries(XF_PAGE_SIZE, (uint32_t)sizeof(union netif_tx_sring_entry)),
-           sizeof(struct netif_tx_request), sizeof(struct netif_tx_response), n, reps);
-    printf("%-12s %-6s %14s %16s %16s\n", "impl", "mode", "requests/s",
-           "req notify/req", "rsp notify/req");
-    for (int poll = 0; poll <= 1; poll++) {
-        struct result ours, xen;
+           sizeof(struct netif_tx_request), sizeof(struct netif_tx_response), n, rounds,
+           ncpus >= 2 ? "pinned to CPUs 0 and 1" : "(one CPU: not pinned)", batch);
+    printf("%-16s %-22s %-22s %-20s %s\n", "mode", "xenfront Mreq/s", "Xen macros Mreq/s",
+           "ratio xf/Xen", "notify/req xf (req, rsp) | Xen");
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        double xf[MAX_ROUNDS], xen[MAX_ROUNDS], ratio[MAX_ROUNDS];
+        struct result last_xf = { 0 }, last_xen = { 0 };
+        struct stat3 a, b, c;
+        uint32_t bt = modes[m].pipelined ? batch : 0;
 
-        if (measure(true, poll, n, reps, &ours) != 0 ||
-            measure(false, poll, n, reps, &xen) != 0) {
-            fprintf(stderr, "bench_ring: run failed\n");
-            return 1;
+        for (unsigned i = 0; i < rounds; i++) {
+            struct result rx, rn;
+            /* Alternate which goes first, so neither always runs warmer. */
+            bool xf_first = i % 2 == 0;
+
+            if (run_once(xf_first, modes[m].poll, bt, n, xf_first ? &rx : &rn) != 0 ||
+                run_once(!xf_first, modes[m].poll, bt, n, xf_first ? &rn : &rx) != 0) {
+                fprintf(stderr, "bench_ring: run failed\n");
+                return 1;
+            }
+            xf[i] = rx.rps / 1e6;
+            xen[i] = rn.rps / 1e6;
+            ratio[i] = rx.rps / rn.rps;
+            last_xf = rx;
+            last_xen = rn;
         }
-        printf("%-12s %-6s %14.0f %16.5f %16.5f\n", "xenfront", poll ? "poll" : "event",
-               ours.rps, ours.req_notify, ours.rsp_notify);
-        printf("%-12s %-6s %14.0f %16.5f %16.5f\n", "Xen macros", poll ? "poll" : "event",
-               xen.rps, xen.req_notify, xen.rsp_notify);
-        printf("%-12s %-6s %14.3f\n\n", "xenfront/Xen", poll ? "poll" : "event",
-               ours.rps / xen.rps);
+        a = stats(xf, rounds);
+        b = stats(xen, rounds);
+        c = stats(ratio, rounds);
+        printf("%-16s %6.1f [%5.1f, %5.1f]   %6.1f [%5.1f, %5.1f]   %5.2f [%4.2f, %4.2f]  "
+               "%.4f %.4f | %.4f %.4f\n",
+               modes[m].name, a.med, a.lo, a.hi, b.med, b.lo, b.hi, c.med, c.lo, c.hi,
+               last_xf.req_notify, last_xf.rsp_notify, last_xen.req_notify,
+               last_xen.rsp_notify);
+        fflush(stdout);
     }
     return 0;
 }

@@ -54,8 +54,10 @@ int xf_console_create(struct xf_console **out, struct xf_evtchn *ec, void *page,
     rc = xf_console_priv_init(con, page, cfg);
     if (rc < 0)
         goto fail;
-    /* Input that arrived before us is delivered once the handler is in. */
-    rc = xf_evtchn_adopt(ec, port, xf_console_priv_handler, con);
+    /* Adopt the port, or take it back from an earlier console on this ec
+     * that released it; input that arrived before us is delivered once
+     * the handler is in. */
+    rc = xf_evtchn_take(ec, port, xf_console_priv_handler, con);
     if (rc < 0)
         goto fail;
     xf_log(XF_LOG_INFO, "console: primary console on port %u", (unsigned)port);
@@ -76,9 +78,8 @@ void xf_console_destroy(struct xf_console *con)
         xf_log(XF_LOG_ERROR, "console: xf_console_destroy on a secondary console: ignored");
         return;
     }
-    /* Keep the domain builder's port open (see the header): masked and
-     * without a handler, so nothing runs on a freed context. */
-    (void)xf_evtchn_mask(con->ec, con->port);
-    (void)xf_evtchn_set_handler(con->ec, con->port, NULL, NULL);
+    /* Keep the domain builder's port open (see the header): released,
+     * so nothing runs on a freed context and a later create takes it. */
+    (void)xf_evtchn_release(con->ec, con->port);
     xf_plat_page_free(con, 1);
 }

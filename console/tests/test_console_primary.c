@@ -352,6 +352,36 @@ START_TEST(test_hvm_params_absent)
 }
 END_TEST
 
+/* A kernel destroys its console and opens it again on the same event
+ * channel context (a second boot stage, a re-init): the port, which must
+ * never be closed, is taken back, and output goes on through it. */
+START_TEST(test_reopen_on_same_ec)
+{
+    size_t written = 0;
+
+    sim_start(NULL);
+    enable_upcalls();
+    backend_attach(&be, 2, 1);
+    open_console(NULL);
+    backend_start(&be);
+    ck_assert_int_eq(xf_console_write_all(con, "A", 1, DEADLINE_MS(5000), &written), 0);
+    ck_assert_int_eq(xf_console_flush(con, DEADLINE_MS(5000)), 0);
+    xf_console_destroy(con);
+    con = NULL;
+    /* Still bound in Xen, still ec's: not closed behind the domain's back. */
+    ck_assert_int_eq(xf_evtchn_is_masked(ec, xf_sim_console_port(sim)), 1);
+    open_console(NULL);
+    ck_assert_int_eq(xf_evtchn_is_masked(ec, xf_sim_console_port(sim)), 0);
+    ck_assert_int_eq(xf_console_write_all(con, "B", 1, DEADLINE_MS(5000), &written), 0);
+    ck_assert_int_eq(xf_console_flush(con, DEADLINE_MS(5000)), 0);
+    ck_assert(backend_wait_out(&be, 2, DEADLINE_MS(5000)));
+    backend_stop(&be);
+    ck_assert_uint_eq(be.out_len, 2);
+    ck_assert_mem_eq(be.out, "AB", 2);
+    close_all();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("console-primary");
@@ -368,6 +398,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_existing_ring_state);
     tcase_add_test(tc, test_nested_calls_from_callback);
     tcase_add_test(tc, test_hvm_params_absent);
+    tcase_add_test(tc, test_reopen_on_same_ec);
     suite_add_tcase(s, tc);
     return s;
 }

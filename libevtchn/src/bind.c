@@ -192,6 +192,33 @@ int xf_evtchn_adopt(struct xf_evtchn *ec, evtchn_port_t port, xf_evtchn_handler_
     return 0;
 }
 
+int xf_evtchn_take(struct xf_evtchn *ec, evtchn_port_t port, xf_evtchn_handler_fn *handler,
+                   void *arg)
+{
+    int rc = xf_evtchn_adopt(ec, port, handler, arg);
+
+    if (rc != -XF_EBUSY)
+        return rc;
+    /* ec owns it already: a previous user released it (masked, no
+     * handler). Install ours first, then unmask, so an event that waited
+     * meanwhile is delivered to us and to nobody else. */
+    rc = xf_evtchn_set_handler(ec, port, handler, arg);
+    if (rc == 0)
+        rc = xf_evtchn_unmask(ec, port);
+    return rc;
+}
+
+int xf_evtchn_release(struct xf_evtchn *ec, evtchn_port_t port)
+{
+    int rc = xf_evtchn_mask(ec, port);
+
+    /* Masked first: from here no upcall can reach the old handler, and
+     * events keep their pending bit for whoever takes the port next. */
+    if (rc == 0)
+        rc = xf_evtchn_set_handler(ec, port, NULL, NULL);
+    return rc;
+}
+
 int xf_evtchn_close(struct xf_evtchn *ec, evtchn_port_t port)
 {
     struct evtchn_close op;

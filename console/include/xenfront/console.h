@@ -126,28 +126,29 @@ int xf_console_hvm_params(uint64_t *pfn, evtchn_port_t *port);
 
 /*
  * Open the primary console: page is the struct xencons_interface mapped in
- * this kernel, port its event channel, which is adopted into ec with
- * xf_evtchn_adopt() (its handler delivers input and wakes writers). The
+ * this kernel, port its event channel, which is taken into ec with
+ * xf_evtchn_take() (adopted, or taken back from an earlier console that
+ * was destroyed on the same ec; its handler delivers input and wakes
+ * writers). The
  * ring is not reset: earlier boot stages may have used it, so its current
  * indices are taken as they are (if they are inconsistent already,
  * -XF_EPROTO and nothing is kept). cfg may be NULL (no callback). Not from
  * an event handler. On success *out is the caller's until
  * xf_console_destroy(); page and ec must outlive it.
  * Errors: -XF_EINVAL (out, ec or page NULL; port 0), -XF_ENOMEM,
- * -XF_EPROTO, xf_evtchn_adopt()'s (-XF_EBUSY: ec owns the port already).
+ * -XF_EPROTO, xf_evtchn_take()'s.
  */
 int xf_console_create(struct xf_console **out, struct xf_evtchn *ec, void *page,
                       evtchn_port_t port, const struct xf_console_config *cfg) XF_MUST_CHECK;
 
 /*
  * Destroy a console opened with xf_console_create() (a secondary console
- * is refused, logged: use xf_console_secondary_close()): the port's handler is
- * removed and the port masked but left open in ec (the domain builder
- * bound it; closing it would cut the domain off its console for good: a
- * later xf_console_create() on the same ec then gets -XF_EBUSY, so use
- * xf_evtchn_close() first if you mean to re-open). Output not yet consumed
- * stays in the ring for the back end. NULL is ignored. For a secondary
- * console use xf_console_secondary_close(). Not from an event handler.
+ * is refused, logged: use xf_console_secondary_close()): the port is
+ * released (xf_evtchn_release(): masked, no handler) but left bound and
+ * owned by ec, because the domain builder bound it and closing it would cut
+ * the domain off its console for good. A later xf_console_create() on the
+ * same ec and port takes it back. Output not yet consumed stays in the ring
+ * for the back end. NULL is ignored. Not from an event handler.
  */
 void xf_console_destroy(struct xf_console *con);
 

@@ -180,6 +180,28 @@ int xf_evtchn_adopt(struct xf_evtchn *ec, evtchn_port_t port,
                     xf_evtchn_handler_fn *handler, void *arg) XF_MUST_CHECK;
 
 /*
+ * Adopt a port or, if ec owns it already, take it over: the one way to
+ * (re)open a port that must outlive its users, such as the domain
+ * builder's xenstore and console ports (closing those cuts the domain off
+ * its store or console for good). As xf_evtchn_adopt(); when ec already
+ * owns the port (-XF_EBUSY there), installs handler/arg and unmasks it,
+ * so an event that arrived while it was released is delivered now. The
+ * previous user must have let go (xf_evtchn_release()) or be gone: a
+ * take-over replaces its handler.
+ * Context: not from an event handler. Returns 0, or xf_evtchn_adopt()'s,
+ * xf_evtchn_set_handler()'s or xf_evtchn_unmask()'s errors.
+ */
+int xf_evtchn_take(struct xf_evtchn *ec, evtchn_port_t port,
+                   xf_evtchn_handler_fn *handler, void *arg) XF_MUST_CHECK;
+
+/*
+ * Let go of a port without closing it: mask it and drop its handler. It
+ * stays bound in Xen and owned by ec, its events kept pending, for a later
+ * xf_evtchn_take(). Context: any. Returns 0, -XF_EINVAL or -XF_ENOTCONN.
+ */
+int xf_evtchn_release(struct xf_evtchn *ec, evtchn_port_t port);
+
+/*
  * Close (unbind) a port: mask it, stop dispatching it, EVTCHNOP_close it,
  * forget it. If ec's handler for it is running (close from a handler), it
  * completes; it is never called again for this binding, even if the port
