@@ -211,8 +211,15 @@ int xf_console_write_all(struct xf_console *con, const void *buf, size_t len,
             rc = 0;
             break;
         }
-        if (rc > 0)
-            continue;   /* the ring had room: look again before waiting */
+        if (rc > 0) {
+            /* The ring had room: look again before waiting, but never past
+             * the deadline, however fast the back end keeps making room. */
+            if (xf_plat_now_ns() >= deadline_ns) {
+                rc = -XF_ETIMEDOUT;
+                break;
+            }
+            continue;
+        }
         rc = wait_round(con, deadline_ns);
         if (rc < 0)
             break;
