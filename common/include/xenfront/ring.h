@@ -270,11 +270,19 @@ static inline int xf_front_ring_get_responses_sized(struct xf_front_ring *r, voi
     n = (uint32_t)(r->rsp_avail - r->rsp_cons);
     if (n > max)
         n = max;
-    for (uint32_t i = 0; i < n; i++)
-        __builtin_memcpy(d + (size_t)i * len,
-                         xf_ring__slot(r->ents, r->nr_ents, ent_size, r->rsp_cons + i), len);
-    XF_BARRIER(); /* the copies are taken: no re-reading the slots for them */
-    r->rsp_cons += n;
+    {
+        /* Locals: the copies' stores (through a char pointer) could alias
+         * the context, and must not make the compiler reload it. */
+        unsigned char *ents = r->ents;
+        uint32_t nr = r->nr_ents;
+        RING_IDX cons = r->rsp_cons;
+
+        for (uint32_t i = 0; i < n; i++)
+            __builtin_memcpy(d + (size_t)i * len, xf_ring__slot(ents, nr, ent_size, cons + i),
+                             len);
+        XF_BARRIER(); /* the copies are taken: no re-reading the slots for them */
+        r->rsp_cons = cons + n;
+    }
     return (int)n;
 }
 
@@ -411,11 +419,17 @@ static inline int xf_back_ring_get_requests_sized(struct xf_back_ring *r, void *
     n = (uint32_t)(r->req_avail - r->req_cons);
     if (n > max)
         n = max;
-    for (uint32_t i = 0; i < n; i++)
-        __builtin_memcpy(d + (size_t)i * len,
-                         xf_ring__slot(r->ents, r->nr_ents, ent_size, r->req_cons + i), len);
-    XF_BARRIER();
-    r->req_cons += n;
+    {
+        unsigned char *ents = r->ents;
+        uint32_t nr = r->nr_ents;
+        RING_IDX cons = r->req_cons;
+
+        for (uint32_t i = 0; i < n; i++)
+            __builtin_memcpy(d + (size_t)i * len, xf_ring__slot(ents, nr, ent_size, cons + i),
+                             len);
+        XF_BARRIER();
+        r->req_cons = cons + n;
+    }
     return (int)n;
 }
 
