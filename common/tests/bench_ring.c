@@ -1,7 +1,8 @@
 /*
  * bench_ring: requests per second through a one-page netif tx ring between
  * two threads, xenfront's ring layer (its fast path, both sides) against
- * Xen's own io/ring.h macros (both sides), measured side by side.
+ * Xen's own io/ring.h macros (both sides), measured side by side, with the
+ * generic per-record calls (the shape before the fast path) as a third.
  *
  * Modes, each measured for both implementations:
  *  - lockstep: the front end fills every free slot before it pushes, then
@@ -318,6 +319,95 @@ static void *back_xen(void *arg)
     return NULL;
 }
 
+
+/* ------------------------------------- xenfront, generic (the "before") */
+
+/* The per-record calls every user had before the fast path: put_request,
+ * get_request/put_response, get_response; kept as the before figure. */
+static void *front_gen(void *arg)
+{
+    struct run *r = arg;
+    struct xf_front_ring *f = &r->xf_front;
+    uint64_t sent = 0, recvd = 0;
+
+    pin(0);
+    while (recvd < r->n && !failed(r)) {
+        struct netif_tx_response p;
+        bool progress = false;
+        uint32_t k = take_now(r, xf_front_ring_free(f), r->n - sent);
+        int rc;
+
+        if (k > 0) {
+            for (uint32_t i = 0; i < k; i++) {
+                struct netif_tx_request q;
+
+                fill_req(&q, sent++);
+                (void)xf_front_ring_put_request(f, &q);
+            }
+            if (xf_front_ring_push(f)) {
+                r->req_notify++;
+                if (!r->poll)
+                    rt_evt_signal(&r->to_back);
+            }
+            progress = true;
+        }
+        while ((rc = xf_front_ring_get_response(f, &p)) > 0) {
+            if (!rsp_ok(&p, recvd))
+                die(r, "bad response");
+            recvd++;
+            progress = true;
+        }
+        if (rc < 0)
+            die(r, "get_response failed");
+        if (progress)
+            continue;
+        if (r->poll || (rc = xf_front_ring_final_check(f)) == 0)
+            idle(r, &r->to_front);
+        else if (rc < 0)
+            die(r, "final check failed");
+    }
+    return NULL;
+}
+
+static void *back_gen(void *arg)
+{
+    struct run *r = arg;
+    struct xf_back_ring *b = &r->xf_back;
+    uint64_t done = 0;
+
+    pin(1);
+    while (done < r->n && !failed(r)) {
+        struct netif_tx_request q;
+        bool progress = false;
+        int rc;
+
+        while ((rc = xf_back_ring_get_request(b, &q)) > 0) {
+            struct netif_tx_response p = { .id = q.id, .status = NETIF_RSP_OKAY };
+
+            if (!req_ok(&q, done))
+                die(r, "bad request");
+            (void)xf_back_ring_put_response(b, &p);
+            done++;
+            progress = true;
+        }
+        if (rc < 0)
+            die(r, "get_request failed");
+        if (progress) {
+            if (xf_back_ring_push(b)) {
+                r->rsp_notify++;
+                if (!r->poll)
+                    rt_evt_signal(&r->to_front);
+            }
+            continue;
+        }
+        if (r->poll || (rc = xf_back_ring_final_check(b)) == 0)
+            idle(r, &r->to_back);
+        else if (rc < 0)
+            die(r, "final check failed");
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------- harness */
 
 struct result {
@@ -325,7 +415,9 @@ struct result {
     double req_notify, rsp_notify;   /* per request */
 };
 
-static int run_once(bool xenfront, bool poll, uint32_t batch, uint64_t n, struct result *res)
+enum impl { XEN, XF_FAST, XF_GENERIC };
+
+static int run_once(enum impl impl, bool poll, uint32_t batch, uint64_t n, struct result *res)
 {
     static struct run r;
     pthread_t tf, tb;
@@ -341,7 +433,7 @@ static int run_once(bool xenfront, bool poll, uint32_t batch, uint64_t n, struct
     atomic_init(&r.failed, 0);
     rt_evt_init(&r.to_back);
     rt_evt_init(&r.to_front);
-    if (xenfront) {
+    if (impl != XEN) {
         if (xf_front_ring_init(&r.xf_front, r.page, XF_PAGE_SIZE, XF_RING_SHAPE(netif_tx)) ||
             xf_back_ring_init(&r.xf_back, r.page, XF_PAGE_SIZE, XF_RING_SHAPE(netif_tx)))
             return -1;
@@ -351,8 +443,9 @@ static int run_once(bool xenfront, bool poll, uint32_t batch, uint64_t n, struct
         BACK_RING_INIT(&r.xen_back, (netif_tx_sring_t *)r.page, XF_PAGE_SIZE);
     }
     t0 = rt_now_ns();
-    pthread_create(&tb, NULL, xenfront ? back_xf : back_xen, &r);
-    pthread_create(&tf, NULL, xenfront ? front_xf : front_xen, &r);
+    pthread_create(&tb, NULL, impl == XEN ? back_xen : impl == XF_FAST ? back_xf : back_gen, &r);
+    pthread_create(&tf, NULL, impl == XEN ? front_xen : impl == XF_FAST ? front_xf : front_gen,
+                   &r);
     pthread_join(tf, NULL);
     pthread_join(tb, NULL);
     t1 = rt_now_ns();
@@ -433,38 +526,50 @@ int main(int argc, char **argv)
            xf_ring_entries(XF_PAGE_SIZE, (uint32_t)sizeof(union netif_tx_sring_entry)),
            sizeof(struct netif_tx_request), sizeof(struct netif_tx_response), n, rounds,
            ncpus >= 2 ? "pinned to CPUs 0 and 1" : "(one CPU: not pinned)", batch);
-    printf("%-16s %-22s %-22s %-20s %s\n", "mode", "xenfront Mreq/s", "Xen macros Mreq/s",
-           "ratio xf/Xen", "notify/req xf (req, rsp) | Xen");
+    printf("%-16s %-20s %-20s %-20s %-18s %-18s %s\n", "mode", "xenfront Mreq/s",
+           "Xen macros Mreq/s", "generic Mreq/s", "ratio xf/Xen", "ratio generic/Xen",
+           "notify/req xf (req, rsp) | Xen");
     for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
-        double xf[MAX_ROUNDS], xen[MAX_ROUNDS], ratio[MAX_ROUNDS];
+        double xf[MAX_ROUNDS], xen[MAX_ROUNDS], gen[MAX_ROUNDS];
+        double ratio[MAX_ROUNDS], gratio[MAX_ROUNDS];
         struct result last_xf = { 0 }, last_xen = { 0 };
-        struct stat3 a, b, c;
+        struct stat3 a, b, c, g, gr;
         uint32_t bt = modes[m].pipelined ? batch : 0;
 
         for (unsigned i = 0; i < rounds; i++) {
-            struct result rx, rn;
-            /* Alternate which goes first, so neither always runs warmer. */
-            bool xf_first = i % 2 == 0;
+            struct result res[3];
+            /* Rotate the order, so none always runs first (or warmest). */
+            static const enum impl orders[3][3] = {
+                { XF_FAST, XEN, XF_GENERIC }, { XEN, XF_GENERIC, XF_FAST },
+                { XF_GENERIC, XF_FAST, XEN },
+            };
 
-            if (run_once(xf_first, modes[m].poll, bt, n, xf_first ? &rx : &rn) != 0 ||
-                run_once(!xf_first, modes[m].poll, bt, n, xf_first ? &rn : &rx) != 0) {
-                fprintf(stderr, "bench_ring: run failed\n");
-                return 1;
+            for (int k = 0; k < 3; k++) {
+                enum impl im = orders[i % 3][k];
+
+                if (run_once(im, modes[m].poll, bt, n, &res[im]) != 0) {
+                    fprintf(stderr, "bench_ring: run failed\n");
+                    return 1;
+                }
             }
-            xf[i] = rx.rps / 1e6;
-            xen[i] = rn.rps / 1e6;
-            ratio[i] = rx.rps / rn.rps;
-            last_xf = rx;
-            last_xen = rn;
+            xf[i] = res[XF_FAST].rps / 1e6;
+            xen[i] = res[XEN].rps / 1e6;
+            gen[i] = res[XF_GENERIC].rps / 1e6;
+            ratio[i] = res[XF_FAST].rps / res[XEN].rps;
+            gratio[i] = res[XF_GENERIC].rps / res[XEN].rps;
+            last_xf = res[XF_FAST];
+            last_xen = res[XEN];
         }
         a = stats(xf, rounds);
         b = stats(xen, rounds);
+        g = stats(gen, rounds);
         c = stats(ratio, rounds);
-        printf("%-16s %6.1f [%5.1f, %5.1f]   %6.1f [%5.1f, %5.1f]   %5.2f [%4.2f, %4.2f]  "
-               "%.4f %.4f | %.4f %.4f\n",
-               modes[m].name, a.med, a.lo, a.hi, b.med, b.lo, b.hi, c.med, c.lo, c.hi,
-               last_xf.req_notify, last_xf.rsp_notify, last_xen.req_notify,
-               last_xen.rsp_notify);
+        gr = stats(gratio, rounds);
+        printf("%-16s %5.1f [%5.1f,%5.1f]  %5.1f [%5.1f,%5.1f]  %5.1f [%5.1f,%5.1f]  "
+               "%4.2f [%4.2f,%4.2f]   %4.2f [%4.2f,%4.2f]   %.4f %.4f | %.4f %.4f\n",
+               modes[m].name, a.med, a.lo, a.hi, b.med, b.lo, b.hi, g.med, g.lo, g.hi,
+               c.med, c.lo, c.hi, gr.med, gr.lo, gr.hi, last_xf.req_notify,
+               last_xf.rsp_notify, last_xen.req_notify, last_xen.rsp_notify);
         fflush(stdout);
     }
     return 0;
