@@ -77,6 +77,21 @@ int xf_evtchn_unmask(struct xf_evtchn *ec, evtchn_port_t port)
     return ev_unmask(ec, port);
 }
 
+int xf_evtchn_raise(struct xf_evtchn *ec, evtchn_port_t port)
+{
+    int err = ev_check(ec, port);
+
+    if (err != 0)
+        return err;
+    EV_OR(&ec->shinfo->evtchn_pending[EV_WORD(port)], EV_MASK(port));
+    /* A masked port keeps the bit for its unmask; an unmasked one needs
+     * the selector and the upcall Xen would have set: ev_unmask finds the
+     * port pending and has Xen do exactly that. */
+    if (ev_test_masked(ec, port))
+        return 0;
+    return ev_unmask(ec, port);
+}
+
 int xf_evtchn_is_masked(const struct xf_evtchn *ec, evtchn_port_t port)
 {
     int err = ev_check(ec, port);

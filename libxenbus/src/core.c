@@ -14,6 +14,14 @@
  * every outstanding request fails with -XF_EPROTO. A reply is written only
  * into its own request's buffer, so nothing of one request is ever visible
  * through another.
+ *
+ * Liveness: one xf_xenbus_process() call takes at most cfg.process_budget
+ * messages (and as many maximal messages' worth of bytes), however fast the
+ * server produces them, and flags the rest (xb->more) for the next call; an
+ * abandoned request gives its slot back at once and leaves only a small
+ * tombstone by which its late reply is recognised; a reset the server made
+ * on its own fails what was in flight with -XF_ECONNRESET and registers the
+ * watches again.
  */
 #include "private.h"
 
@@ -24,7 +32,7 @@ static uint32_t cfg_or(uint32_t v, uint32_t dflt)
     return v != 0 ? v : dflt;
 }
 
-uint64_t XB(deadline)(const struct xf_xenbus *xb, uint64_t deadline_ns)
+uint64_t xf_xenbus__deadline(const struct xf_xenbus *xb, uint64_t deadline_ns)
 {
     if (deadline_ns != 0)
         return deadline_ns;
@@ -53,8 +61,10 @@ int xf_xenbus_create_transport(struct xf_xenbus **out, const struct xf_xenbus_co
     c.watch_queue_events = cfg_or(c.watch_queue_events, XB_DEF_QEVENTS);
     c.watch_queue_bytes = cfg_or(c.watch_queue_bytes, XB_DEF_QBYTES);
     c.timeout_ms = cfg_or(c.timeout_ms, XB_DEF_TIMEOUT_MS);
+    c.process_budget = cfg_or(c.process_budget, XB_DEF_BUDGET);
     if (c.max_outstanding > XB_MAX_SLOTS || c.max_watches > XB_MAX_WATCHES ||
-        c.watch_queue_bytes > XB_MAX_QBYTES || c.watch_queue_bytes < 16)
+        c.watch_queue_bytes > XB_MAX_QBYTES || c.watch_queue_bytes < 16 ||
+        c.process_budget > XB_MAX_BUDGET)
         goto inval;
 
     /* One allocation, carved up: context, slots, send queue, watches, the
@@ -64,6 +74,8 @@ int xf_xenbus_create_transport(struct xf_xenbus **out, const struct xf_xenbus_co
     off += ALIGN16(c.max_outstanding * sizeof(struct xb_slot));
     size_t o_sendq = off;
     off += ALIGN16(c.max_outstanding);
+    size_t o_tombs = off;
+    off += ALIGN16(c.max_outstanding * XB_TOMBS_PER_SLOT * sizeof(struct xb_tomb));
     size_t o_watches = off;
     off += ALIGN16(c.max_watches * sizeof(struct xf_xenbus_watch));
     size_t o_bufs = off;
@@ -71,7 +83,7 @@ int xf_xenbus_create_transport(struct xf_xenbus **out, const struct xf_xenbus_co
     size_t o_ev = off;
     off += ALIGN16(XB_BUF);
     size_t o_wmem = off;
-    wmem = XB(watch_mem)(&c);
+    wmem = xf_xenbus__watch_mem(&c);
     total = off + wmem;
 
     size_t pages = (total + XF_PAGE_SIZE - 1) / XF_PAGE_SIZE;
@@ -91,17 +103,21 @@ int xf_xenbus_create_transport(struct xf_xenbus **out, const struct xf_xenbus_co
     xb->slots = (struct xb_slot *)(void *)(mem + o_slots);
     xb->nslots = c.max_outstanding;
     xb->sendq = mem + o_sendq;
+    xb->tombs = (struct xb_tomb *)(void *)(mem + o_tombs);
+    xb->ntombs_max = c.max_outstanding * XB_TOMBS_PER_SLOT;
     xb->watches = (struct xf_xenbus_watch *)(void *)(mem + o_watches);
     xb->nwatches = c.max_watches;
     for (uint32_t i = 0; i < xb->nslots; i++)
         xb->slots[i].buf = (char *)(mem + o_bufs + i * ALIGN16(XB_BUF));
     xb->evbuf = (char *)(mem + o_ev);
-    xb->rx_slot = -1;
+    xb->rx_slot = XB_RX_EVENT;
     xb->id_gen = 1;
-    XB(watch_init)(xb, mem + o_wmem);
-    /* A transport that starts mid-reconnection (someone else asked for it)
-     * is waited for like our own reset: requests queue meanwhile. */
+    xf_xenbus__watch_init(xb, mem + o_wmem);
+    /* A transport that starts mid-reconnection (someone else asked for it,
+     * as xenstore-ring.txt allows before the guest starts) is waited for
+     * like our own reset: requests queue meanwhile. */
     xb->reconnecting = ops->status(t) == XF_XENBUS_LINK_RECONNECTING;
+    xb->seen_resets = ops->resets != NULL ? ops->resets(t) : 0;
     *out = xb;
     return 0;
 
@@ -117,7 +133,7 @@ void xf_xenbus_destroy(struct xf_xenbus *xb)
         return;
     if (xb->error == 0)
         xb->error = -XF_ENOTCONN;
-    XB(fail_all)(xb, -XF_ENOTCONN);
+    xf_xenbus__fail_all(xb, -XF_ENOTCONN);
     if (xb->ops->close != NULL)
         xb->ops->close(xb->t);
     xf_plat_page_free(xb->mem, xb->mem_pages);
@@ -134,9 +150,19 @@ int xf_xenbus_status(const struct xf_xenbus *xb)
     st = xb->ops->status(xb->t);
     if (st < 0)
         return st;
-    if (st == XF_XENBUS_LINK_RECONNECTING || xb->reconnecting)
+    if (st == XF_XENBUS_LINK_RECONNECTING || xb->reconnecting || xb->nreg_pending != 0)
         return -XF_ENOTCONN;
+    /* A reset the transport saw and processing has not handled yet. */
+    if (xb->ops->resets != NULL && xb->ops->resets(xb->t) != xb->seen_resets)
+        return -XF_ENOTCONN;
+    if (xb->silent_timeouts >= XB_DEAD_TIMEOUTS)
+        return -XF_ETIMEDOUT;
     return 0;
+}
+
+unsigned long xf_xenbus_resets(const struct xf_xenbus *xb)
+{
+    return xb != NULL ? xb->resets : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -152,6 +178,42 @@ static struct xb_slot *slot_by_id(const struct xf_xenbus *xb, uint32_t id)
     if (s->state == XB_SLOT_FREE || s->id != id)
         return NULL;
     return s;
+}
+
+/* Remember an abandoned request that was sent (its reply may come). When
+ * the table is full the oldest is forgotten: should its reply still come,
+ * it is an unknown id, a protocol error, reported as such. */
+static void tomb_add(struct xf_xenbus *xb, uint32_t id, uint32_t type)
+{
+    if (xb->ntombs == xb->ntombs_max) {
+        xf_log(XF_LOG_WARN, "xenbus: too many unanswered requests; forgetting req_id %u",
+               xb->tombs[xb->tomb_head].id);
+        xb->tomb_head = (xb->tomb_head + 1) % xb->ntombs_max;
+        xb->ntombs--;
+    }
+    struct xb_tomb *t = &xb->tombs[(xb->tomb_head + xb->ntombs) % xb->ntombs_max];
+    t->id = id;
+    t->type = type;
+    xb->ntombs++;
+}
+
+/* Find and forget the tombstone of id: true (and its type) if there was one. */
+static bool tomb_take(struct xf_xenbus *xb, uint32_t id, uint32_t *type)
+{
+    for (uint32_t i = 0; i < xb->ntombs; i++) {
+        uint32_t at = (xb->tomb_head + i) % xb->ntombs_max;
+        if (xb->tombs[at].id != id)
+            continue;
+        *type = xb->tombs[at].type;
+        /* Close the gap: the younger ones move up by one. */
+        for (uint32_t j = i + 1; j < xb->ntombs; j++) {
+            uint32_t to = (xb->tomb_head + j - 1) % xb->ntombs_max;
+            xb->tombs[to] = xb->tombs[(xb->tomb_head + j) % xb->ntombs_max];
+        }
+        xb->ntombs--;
+        return true;
+    }
+    return false;
 }
 
 static void slot_free(struct xb_slot *s)
@@ -176,9 +238,9 @@ static void slot_complete(struct xf_xenbus *xb, struct xb_slot *s, int result)
         s->done(xb, s->id, s->arg);
 }
 
-int XB(submit)(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx,
-               const struct xf_xenbus_iov *iov, unsigned int niov,
-               xf_xenbus_done_fn *done, void *arg, uint32_t *id)
+int xf_xenbus__submit(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx,
+                      const struct xf_xenbus_iov *iov, unsigned int niov,
+                      xf_xenbus_done_fn *done, void *arg, uint32_t *id)
 {
     size_t plen = 0;
     struct xb_slot *s = NULL;
@@ -248,27 +310,39 @@ int xf_xenbus_submit(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx,
         if (type >= XS_TYPE_COUNT)
             return -XF_EINVAL;
     }
-    return XB(submit)(xb, type, tx, iov, niov, done, arg, id);
+    return xf_xenbus__submit(xb, type, tx, iov, niov, done, arg, id);
 }
 
+/*
+ * The request functions' own states have codes that no xenstored error
+ * string maps to (see xenbus.h): -XF_ESRCH "no such request" and
+ * -XF_ENODATA "no reply yet", so that a server answering EINVAL or EBUSY is
+ * never taken for either.
+ */
 int xf_xenbus_req_done(const struct xf_xenbus *xb, uint32_t id)
 {
-    const struct xb_slot *s = xb != NULL ? slot_by_id(xb, id) : NULL;
+    const struct xb_slot *s;
 
-    if (s == NULL || s->cancelled)
+    if (xb == NULL)
         return -XF_EINVAL;
+    s = slot_by_id(xb, id);
+    if (s == NULL || s->cancelled)
+        return -XF_ESRCH;
     return s->state == XB_SLOT_DONE;
 }
 
 int xf_xenbus_req_reply(const struct xf_xenbus *xb, uint32_t id, const char **data,
                         uint32_t *len)
 {
-    const struct xb_slot *s = xb != NULL ? slot_by_id(xb, id) : NULL;
+    const struct xb_slot *s;
 
-    if (s == NULL || s->cancelled)
+    if (xb == NULL)
         return -XF_EINVAL;
+    s = slot_by_id(xb, id);
+    if (s == NULL || s->cancelled)
+        return -XF_ESRCH;
     if (s->state != XB_SLOT_DONE)
-        return -XF_EBUSY;
+        return -XF_ENODATA;
     if (data != NULL)
         *data = s->result >= 0 ? s->buf : NULL;
     if (len != NULL)
@@ -278,30 +352,38 @@ int xf_xenbus_req_reply(const struct xf_xenbus *xb, uint32_t id, const char **da
 
 int xf_xenbus_req_release(struct xf_xenbus *xb, uint32_t id)
 {
-    struct xb_slot *s = xb != NULL ? slot_by_id(xb, id) : NULL;
+    struct xb_slot *s;
 
-    if (s == NULL || s->cancelled)
+    if (xb == NULL)
         return -XF_EINVAL;
+    s = slot_by_id(xb, id);
+    if (s == NULL || s->cancelled)
+        return -XF_ESRCH;
     if (s->state != XB_SLOT_DONE)
-        return -XF_EBUSY;
+        return -XF_ENODATA;
     slot_free(s);
     return 0;
 }
 
 int xf_xenbus_req_cancel(struct xf_xenbus *xb, uint32_t id)
 {
-    struct xb_slot *s = xb != NULL ? slot_by_id(xb, id) : NULL;
+    struct xb_slot *s;
 
-    if (s == NULL || s->cancelled)
+    if (xb == NULL)
         return -XF_EINVAL;
+    s = slot_by_id(xb, id);
+    if (s == NULL || s->cancelled)
+        return -XF_ESRCH;
     switch (s->state) {
     case XB_SLOT_DONE:
         slot_free(s);
         break;
     case XB_SLOT_SENT:
-        /* Keep the slot until the reply comes, so that it is recognised
-         * (and discarded) rather than taken for an unknown id. */
-        s->cancelled = true;
+        /* The slot is free at once; a tombstone recognises (and drops) the
+         * reply if it ever comes, rather than taking it for an unknown id.
+         * A silent server thus never eats the slots one timeout at a time. */
+        tomb_add(xb, s->id, s->type);
+        slot_free(s);
         break;
     case XB_SLOT_QUEUED: {
         uint32_t idx = id & 0xffu;
@@ -337,30 +419,50 @@ unsigned int xf_xenbus_outstanding(const struct xf_xenbus *xb)
         return 0;
     for (uint32_t i = 0; i < xb->nslots; i++)
         n += xb->slots[i].state != XB_SLOT_FREE;
-    return n;
+    return n + xb->ntombs;
 }
 
 /*
- * Fail every request in flight with err (broken link, reconnection,
- * destroy) and forget any partial message in either direction. Two passes:
- * state first, callbacks after, so that a callback submitting a new
- * request does not see it failed in the same sweep.
+ * Fail requests with err and forget any partial message in either
+ * direction. keep_unsent: a reset, after which the link works again; a
+ * request no byte of which went out never reached the server, so it stays
+ * queued, in order, to go out after the reset. Otherwise (broken link,
+ * destroy) every request fails. Two passes: state first, callbacks after,
+ * so that a callback submitting a new request does not see it failed in
+ * the same sweep.
  */
-void XB(fail_all)(struct xf_xenbus *xb, int err)
+static void fail_requests(struct xf_xenbus *xb, int err, bool keep_unsent)
 {
-    bool notify[XB_MAX_SLOTS];
+    bool notify[XB_MAX_SLOTS], kept[XB_MAX_SLOTS];
+    uint8_t q[XB_MAX_SLOTS];
+    uint32_t n = 0;
 
-    xb->sq_count = 0;
+    for (uint32_t i = 0; i < xb->nslots; i++)
+        kept[i] = false;
+    for (uint32_t i = 0; keep_unsent && i < xb->sq_count; i++) {
+        uint8_t idx = xb->sendq[(xb->sq_head + i) % xb->nslots];
+        if (i == 0 && xb->tx_off != 0)
+            continue;      /* partly sent: the server has seen some of it */
+        kept[idx] = true;
+        q[n++] = idx;
+    }
+    /* The kept ones from the front, in their order. */
+    for (uint32_t i = 0; i < n; i++)
+        xb->sendq[i] = q[i];
+    xb->sq_count = n;
     xb->sq_head = 0;
     xb->tx_off = 0;
     xb->rx_have = 0;
     xb->rx_off = 0;
-    xb->rx_slot = -1;
+    xb->rx_slot = XB_RX_EVENT;
     xb->rx_dst = NULL;
+    /* No late reply can come any more: the stream is reset or dead. */
+    xb->ntombs = 0;
+    xb->tomb_head = 0;
     for (uint32_t i = 0; i < xb->nslots; i++) {
         struct xb_slot *s = &xb->slots[i];
         notify[i] = false;
-        if (s->state != XB_SLOT_QUEUED && s->state != XB_SLOT_SENT)
+        if ((s->state != XB_SLOT_QUEUED && s->state != XB_SLOT_SENT) || kept[i])
             continue;
         if (s->cancelled) {
             slot_free(s);
@@ -377,13 +479,47 @@ void XB(fail_all)(struct xf_xenbus *xb, int err)
     }
 }
 
-void XB(broken)(struct xf_xenbus *xb, int err)
+void xf_xenbus__fail_all(struct xf_xenbus *xb, int err)
+{
+    fail_requests(xb, err, false);
+}
+
+void xf_xenbus__fail_inflight(struct xf_xenbus *xb, int err)
+{
+    fail_requests(xb, err, true);
+}
+
+void xf_xenbus__broken(struct xf_xenbus *xb, int err)
 {
     if (xb->error == 0) {
         xf_log(XF_LOG_WARN, "xenbus: connection broken (%d)", err);
         xb->error = err;
     }
-    XB(fail_all)(xb, xb->error);
+    xf_xenbus__fail_all(xb, xb->error);
+}
+
+void xf_xenbus__note_timeout(struct xf_xenbus *xb)
+{
+    if (xb->silent_timeouts < UINT32_MAX)
+        xb->silent_timeouts++;
+    if (xb->silent_timeouts == XB_DEAD_TIMEOUTS)
+        xf_log(XF_LOG_WARN, "xenbus: no answer from the server for %u deadlines: link dead",
+               XB_DEAD_TIMEOUTS);
+}
+
+/*
+ * The server reset the connection without being asked (xenstore-ring.txt
+ * lets only the guest start one): whatever was in flight is gone, with an
+ * effect on the store we cannot know, partial messages are void, and the
+ * server forgot our watches. Report it all rather than let requests wait
+ * for replies that will never come.
+ */
+static void server_reset(struct xf_xenbus *xb)
+{
+    xf_log(XF_LOG_WARN, "xenbus: the server reset the connection on its own");
+    xb->resets++;
+    xf_xenbus__fail_inflight(xb, -XF_ECONNRESET);
+    xf_xenbus__watch_lost_all(xb);
 }
 
 /* ------------------------------------------------------------------------
@@ -409,6 +545,11 @@ static int pump_send(struct xf_xenbus *xb, bool *moved)
             xb->tx_off = 0;
             xb->sq_head = (xb->sq_head + 1) % xb->nslots;
             xb->sq_count--;
+            if (s->cancelled) {
+                /* Abandoned while partly sent: now whole, it needs no slot. */
+                tomb_add(xb, s->id, s->type);
+                slot_free(s);
+            }
         }
     }
     return 0;
@@ -431,12 +572,24 @@ static int rx_header(struct xf_xenbus *xb)
         return -XF_EPROTO;
     }
     if (m->type == XS_WATCH_EVENT) {
-        xb->rx_slot = -1;
+        xb->rx_slot = XB_RX_EVENT;
         xb->rx_dst = xb->evbuf;
         return 0;
     }
     struct xb_slot *s = slot_by_id(xb, m->req_id);
     if (s == NULL || s->state != XB_SLOT_SENT) {
+        uint32_t type;
+        if (tomb_take(xb, m->req_id, &type)) {
+            /* The late reply to an abandoned request: read and dropped. */
+            if (m->type != type && m->type != XS_ERROR) {
+                xf_log(XF_LOG_WARN, "xenbus: reply type %u to a request of type %u",
+                       m->type, type);
+                return -XF_EPROTO;
+            }
+            xb->rx_slot = XB_RX_DISCARD;
+            xb->rx_dst = xb->evbuf;
+            return 0;
+        }
         xf_log(XF_LOG_WARN, "xenbus: reply to unknown req_id %u", m->req_id);
         return -XF_EPROTO;
     }
@@ -455,16 +608,20 @@ static void rx_complete(struct xf_xenbus *xb)
     uint32_t len = xb->rx_msg.len;
 
     xb->rx_dst[len] = '\0';   /* a convenience terminator, never part of the data */
+    if (xb->rx_slot == XB_RX_DISCARD) {
+        xb->rx_slot = XB_RX_EVENT;
+        return;
+    }
     if (xb->rx_slot < 0) {
-        XB(watch_event)(xb, xb->evbuf, len);
+        xf_xenbus__watch_event(xb, xb->evbuf, len);
         return;
     }
     struct xb_slot *s = &xb->slots[xb->rx_slot];
-    xb->rx_slot = -1;
+    xb->rx_slot = XB_RX_EVENT;
     int result = (int)len;
     if (xb->rx_msg.type == XS_ERROR) {
         /* An error string must be one NUL-terminated string. */
-        if (len == 0 || s->buf[len - 1] != '\0' || XB(strnlen)(s->buf, len) != len - 1)
+        if (len == 0 || s->buf[len - 1] != '\0' || xf_xenbus__strnlen(s->buf, len) != len - 1)
             result = -XF_EPROTO;
         else
             result = xf_xenbus_error_from_string(s->buf, len - 1);
@@ -472,9 +629,29 @@ static void rx_complete(struct xf_xenbus *xb)
     slot_complete(xb, s, result);
 }
 
-static int pump_recv(struct xf_xenbus *xb, bool *moved)
+/* What one xf_xenbus_process() call may still take from the server. */
+struct budget {
+    uint32_t msgs;
+    uint32_t bytes;
+    uint32_t passes;    /* a server that only signals costs passes */
+};
+
+static bool budget_left(const struct budget *b)
 {
-    while (xb->error == 0) {
+    return b->msgs != 0 && b->bytes != 0 && b->passes != 0;
+}
+
+static void budget_take(struct budget *b, uint32_t n)
+{
+    b->bytes = n < b->bytes ? b->bytes - n : 0;
+}
+
+static int pump_recv(struct xf_xenbus *xb, bool *moved, struct budget *b)
+{
+    /* Bounded however fast the server refills the stream: a server that
+     * never lets it run dry must not keep this loop (and the handler or
+     * helper around it) from returning. */
+    while (xb->error == 0 && budget_left(b)) {
         if (xb->rx_have < XB_HDR) {
             long n = xb->ops->recv(xb->t, xb->rx_hdr + xb->rx_have, XB_HDR - xb->rx_have);
             if (n < 0)
@@ -484,6 +661,8 @@ static int pump_recv(struct xf_xenbus *xb, bool *moved)
             if (n == 0)
                 return 0;
             *moved = true;
+            xb->silent_timeouts = 0;     /* the server is alive */
+            budget_take(b, (uint32_t)n);
             xb->rx_have += (uint32_t)n;
             if (xb->rx_have < XB_HDR)
                 continue;
@@ -501,6 +680,8 @@ static int pump_recv(struct xf_xenbus *xb, bool *moved)
             if (n == 0)
                 return 0;
             *moved = true;
+            xb->silent_timeouts = 0;
+            budget_take(b, (uint32_t)n);
             xb->rx_off += (uint32_t)n;
             if (xb->rx_off < xb->rx_msg.len)
                 continue;
@@ -508,39 +689,63 @@ static int pump_recv(struct xf_xenbus *xb, bool *moved)
         /* Ready for the next header before handing this one over: a
          * callback may re-enter (nested process just flags `again`). */
         xb->rx_have = 0;
+        b->msgs--;
         rx_complete(xb);
     }
     return 0;
 }
 
-static void process_once(struct xf_xenbus *xb)
+/* Has the transport seen a reset we have not handled? Handle it. */
+static void check_resets(struct xf_xenbus *xb)
+{
+    unsigned long n;
+
+    if (xb->ops->resets == NULL)
+        return;
+    n = xb->ops->resets(xb->t);
+    if (n == xb->seen_resets)
+        return;
+    xb->seen_resets = n;
+    /* During our own reconnection everything is failed already. */
+    if (!xb->reconnecting)
+        server_reset(xb);
+}
+
+/* One pass; true if the transport has news (a reset) worth another pass. */
+static bool process_once(struct xf_xenbus *xb, struct budget *b)
 {
     bool moved = false;
     int st, rc;
 
     if (xb->error != 0)
-        return;
+        return false;
     st = xb->ops->status(xb->t);
     if (st < 0) {
-        XB(broken)(xb, st);
-        return;
+        xf_xenbus__broken(xb, st);
+        return false;
     }
+    check_resets(xb);
     if (st == XF_XENBUS_LINK_RECONNECTING)
-        return;
+        return false;
     /* The server finished a reset: both streams are empty and it forgot
-     * our watches; xf_xenbus_reconnect() marked them for registration. */
+     * our watches; they are marked for registration. */
     xb->reconnecting = false;
-    XB(watch_resubmit)(xb);
+    xf_xenbus__watch_resubmit(xb);
     rc = pump_send(xb, &moved);
     if (rc == 0)
-        rc = pump_recv(xb, &moved);
+        rc = pump_recv(xb, &moved, b);
     /* Callbacks run while receiving may have queued more requests. */
     if (rc == 0 && xb->sq_count != 0 && xb->error == 0)
         rc = pump_send(xb, &moved);
     if (moved && xb->ops->kick != NULL)
         xb->ops->kick(xb->t);
-    if (rc < 0)
-        XB(broken)(xb, rc);
+    if (rc < 0) {
+        xf_xenbus__broken(xb, rc);
+        return false;
+    }
+    /* A reset under way stops the streams (0 bytes), so it is seen only
+     * now: handle it in this call rather than wait for another event. */
+    return xb->ops->resets != NULL && xb->ops->resets(xb->t) != xb->seen_resets;
 }
 
 int xf_xenbus_process(struct xf_xenbus *xb)
@@ -558,20 +763,36 @@ int xf_xenbus_process(struct xf_xenbus *xb)
         XF_WRITE_ONCE(xb->again, 1);
         return xb->error;
     }
+    /*
+     * One budget for the whole call, nested requests included: a server
+     * that signals again as fast as it is served would otherwise keep the
+     * `again` loop going. What is left is flagged in xb->more; the ring's
+     * handler raises its event again for it, helpers do not block on it.
+     */
+    struct budget b = {
+        xb->cfg.process_budget,
+        xb->cfg.process_budget * (XB_HDR + XENSTORE_PAYLOAD_MAX),
+        xb->cfg.process_budget + 2,
+    };
+    xb->more = false;
     for (;;) {
         XF_WRITE_ONCE(xb->in_process, 1);
         XF_BARRIER();
+        bool rerun;
         do {
             XF_WRITE_ONCE(xb->again, 0);
             XF_BARRIER();
-            process_once(xb);
+            rerun = process_once(xb, &b);
+            b.passes--;
             XF_BARRIER();
-        } while (XF_READ_ONCE(xb->again));
+        } while ((XF_READ_ONCE(xb->again) || rerun) && budget_left(&b));
         XF_WRITE_ONCE(xb->in_process, 0);
         XF_BARRIER();
-        if (!XF_READ_ONCE(xb->again))
+        if ((!XF_READ_ONCE(xb->again) && !rerun) || !budget_left(&b))
             break;
     }
+    if (!budget_left(&b) && xb->error == 0)
+        xb->more = true;
     return xb->error;
 }
 

@@ -5,6 +5,9 @@
  * Everything a backend or toolstack wrote is parsed strictly: integers are
  * plain decimal within range, paths bounded, states 0..8; anything else is
  * -XF_EINVAL, never a guess.
+ *
+ * A call that fails leaves the device as it was: values are read into
+ * locals, all of them checked, and only then stored.
  */
 #include "private.h"
 
@@ -17,32 +20,32 @@ int xf_xenbus_read_uint(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir
 
     if (out == NULL)
         return -XF_EINVAL;
-    rc = XB(read_node)(xb, tx, dir, node, buf, sizeof(buf), &len, deadline_ns);
+    rc = xf_xenbus__read_node(xb, tx, dir, node, buf, sizeof(buf), &len, deadline_ns);
     if (rc == -XF_ENOBUFS)
         return -XF_EINVAL;      /* longer than any 64-bit number */
     if (rc < 0)
         return rc;
-    return XB(parse_uint)(buf, len, max, out);
+    return xf_xenbus__parse_uint(buf, len, max, out);
 }
 
 int xf_xenbus_write_uint(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
                          const char *node, uint64_t value, uint64_t deadline_ns)
 {
     char buf[20];
-    unsigned n = XB(fmt_uint)(buf, value);
+    unsigned n = xf_xenbus__fmt_uint(buf, value);
 
-    return XB(write_node)(xb, tx, dir, node, buf, n, deadline_ns);
+    return xf_xenbus__write_node(xb, tx, dir, node, buf, n, deadline_ns);
 }
 
 int xf_xenbus_read_str(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
                        const char *node, char *buf, size_t cap, uint64_t deadline_ns)
 {
     size_t len;
-    int rc = XB(read_node)(xb, tx, dir, node, buf, cap, &len, deadline_ns);
+    int rc = xf_xenbus__read_node(xb, tx, dir, node, buf, cap, &len, deadline_ns);
 
     if (rc < 0)
         return rc;
-    if (XB(strnlen)(buf, len) != len)
+    if (xf_xenbus__strnlen(buf, len) != len)
         return -XF_EINVAL;      /* a NUL inside: not a string */
     return 0;
 }
@@ -52,7 +55,7 @@ int xf_xenbus_write_str(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir
 {
     if (value == NULL)
         return -XF_EINVAL;
-    return XB(write_node)(xb, tx, dir, node, value, strlen(value), deadline_ns);
+    return xf_xenbus__write_node(xb, tx, dir, node, value, strlen(value), deadline_ns);
 }
 
 int xf_xenbus_read_feature(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
@@ -81,7 +84,7 @@ int xf_xenbus_read_feature(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *
 /* Join a, "/", b into buf (NUL-terminated) or -XF_EINVAL if it won't fit. */
 static int join(char *buf, size_t cap, const char *a, const char *b)
 {
-    size_t al = XB(strnlen)(a, cap), bl = XB(strnlen)(b, cap);
+    size_t al = xf_xenbus__strnlen(a, cap), bl = xf_xenbus__strnlen(b, cap);
 
     if (al == 0 || bl == 0 || al + 1 + bl + 1 > cap)
         return -XF_EINVAL;
@@ -99,7 +102,7 @@ static bool element_ok(const char *s)
 
     if (s == NULL)
         return false;
-    n = XB(strnlen)(s, 65);
+    n = xf_xenbus__strnlen(s, 65);
     if (n == 0 || n > 64)
         return false;
     for (size_t i = 0; i < n; i++)
@@ -143,48 +146,53 @@ int xf_xenbus_read_state(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *di
     return 0;
 }
 
-/* backend and backend-id of dev->nodename. */
-static int read_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint64_t deadline_ns)
+/* backend and backend-id of nodename, both checked, into backend (cap
+ * XF_XENBUS_PATH_MAX) and *backend_id; nothing else is touched. */
+static int read_backend(struct xf_xenbus *xb, const char *nodename, char *backend,
+                        domid_t *backend_id, uint64_t deadline_ns)
 {
     uint64_t id;
     int rc;
 
-    rc = xf_xenbus_read_str(xb, XF_XENBUS_TX_NONE, dev->nodename, "backend", dev->backend,
-                            sizeof(dev->backend), deadline_ns);
+    rc = xf_xenbus_read_str(xb, XF_XENBUS_TX_NONE, nodename, "backend", backend,
+                            XF_XENBUS_PATH_MAX, deadline_ns);
     if (rc == -XF_ENOBUFS)
         rc = -XF_EINVAL;
-    if (rc == 0 && (dev->backend[0] != '/' || dev->backend[1] == '\0'))
+    if (rc == 0 && (backend[0] != '/' || backend[1] == '\0'))
         rc = -XF_EINVAL;     /* must be absolute: it is another domain's */
-    if (rc < 0) {
-        dev->backend[0] = '\0';
+    if (rc < 0)
         return rc;
-    }
-    rc = xf_xenbus_read_uint(xb, XF_XENBUS_TX_NONE, dev->nodename, "backend-id",
+    rc = xf_xenbus_read_uint(xb, XF_XENBUS_TX_NONE, nodename, "backend-id",
                              DOMID_FIRST_RESERVED - 1, &id, deadline_ns);
     if (rc < 0)
         return rc;
-    dev->backend_id = (domid_t)id;
+    *backend_id = (domid_t)id;
     return 0;
 }
 
 int xf_xenbus_dev_init(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, const char *type,
                        const char *id, uint64_t deadline_ns)
 {
+    struct xf_xenbus_dev d;
     char dir[80];
     int rc;
 
     if (xb == NULL || dev == NULL || !element_ok(type) || !element_ok(id))
         return -XF_EINVAL;
-    memset(dev, 0, sizeof(*dev));
+    /* Built aside, stored whole: a failure leaves *dev as it was. */
+    memset(&d, 0, sizeof(d));
     if (join(dir, sizeof(dir), "device", type) < 0 ||
-        join(dev->nodename, sizeof(dev->nodename), dir, id) < 0)
+        join(d.nodename, sizeof(d.nodename), dir, id) < 0)
         return -XF_EINVAL;
-    deadline_ns = XB(deadline)(xb, deadline_ns);
-    rc = read_backend(xb, dev, deadline_ns);
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
+    rc = read_backend(xb, d.nodename, d.backend, &d.backend_id, deadline_ns);
     if (rc < 0)
         return rc;
-    return xf_xenbus_read_state(xb, XF_XENBUS_TX_NONE, dev->nodename, &dev->state,
-                                deadline_ns);
+    rc = xf_xenbus_read_state(xb, XF_XENBUS_TX_NONE, d.nodename, &d.state, deadline_ns);
+    if (rc < 0)
+        return rc;
+    *dev = d;
+    return 0;
 }
 
 struct switch_arg {
@@ -202,7 +210,7 @@ static int switch_body(struct xf_xenbus *xb, xf_xenbus_tx_t tx, void *argp)
     /* Only if the device's directory still exists: writing state would
      * otherwise re-create a device the toolstack removed. (Its value is
      * normally empty; a longer one still proves it exists.) */
-    rc = XB(read_node)(xb, tx, a->dev->nodename, NULL, v, sizeof(v), NULL, a->deadline_ns);
+    rc = xf_xenbus__read_node(xb, tx, a->dev->nodename, NULL, v, sizeof(v), NULL, a->deadline_ns);
     if (rc < 0 && rc != -XF_ENOBUFS)
         return rc;
     return xf_xenbus_write_uint(xb, tx, a->dev->nodename, "state", (uint64_t)a->state,
@@ -220,16 +228,16 @@ int xf_xenbus_dev_switch(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, Xenbus
         return -XF_EINVAL;
     if (state == dev->state)
         return 0;
-    a = (struct switch_arg){ dev, state, XB(deadline)(xb, deadline_ns) };
+    a = (struct switch_arg){ dev, state, xf_xenbus__deadline(xb, deadline_ns) };
     rc = xf_xenbus_transaction_run(xb, switch_body, &a, 0, a.deadline_ns);
     if (rc == 0)
         dev->state = state;
     return rc;
 }
 
-/* Wait for a state in mask; a state in abort ends the wait with
- * -XF_ENOTCONN. */
-static int wait_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint32_t mask,
+/* Wait for a state in mask of the backend at `backend`; a state in abort
+ * ends the wait with -XF_ENOTCONN. */
+static int wait_backend(struct xf_xenbus *xb, const char *backend, uint32_t mask,
                         uint32_t abort, XenbusState *out, uint64_t deadline_ns)
 {
     struct xf_xenbus_watch *w;
@@ -239,22 +247,34 @@ static int wait_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint32_
     unsigned n;
     int rc;
 
-    if (xb == NULL || dev == NULL || dev->backend[0] != '/' ||
-        join(path, sizeof(path), dev->backend, "state") < 0)
+    if (xb == NULL || backend[0] != '/' || join(path, sizeof(path), backend, "state") < 0)
         return -XF_EINVAL;
-    deadline_ns = XB(deadline)(xb, deadline_ns);
-    /* A token of our own, unique in the context. */
-    memcpy(token, "xf-backend-", 11);
-    n = 11 + XB(fmt_uint)(token + 11, xb->token_seq++);
-    token[n] = '\0';
-    rc = xf_xenbus_watch_add(xb, path, token, NULL, NULL, &w, deadline_ns);
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
+    /* A token of our own. The caller's tokens are theirs to choose, so one
+     * may equal ours: take the next number then (bounded: at most
+     * max_watches tokens can be in use). */
+    for (uint32_t tries = 0;; tries++) {
+        memcpy(token, "xf-xenbus-wait-", 15);
+        n = 15 + xf_xenbus__fmt_uint(token + 15, xb->token_seq++);
+        token[n] = '\0';
+        rc = xf_xenbus_watch_add(xb, path, token, NULL, NULL, &w, deadline_ns);
+        if (rc != -XF_EEXIST || tries > xb->nwatches)
+            break;
+    }
     if (rc < 0)
         return rc;
     for (;;) {
+        /* Every round reads the clock (inside the read): a backend that
+         * keeps rewriting its state, served at once, cannot hold us past
+         * the deadline. */
+        if (xf_plat_now_ns() >= deadline_ns) {
+            rc = -XF_ETIMEDOUT;
+            break;
+        }
         /* Read first, then wait: the watch exists already, so a change
          * after this read queues an event and is never missed. */
-        XB(watch_drain)(w);
-        rc = xf_xenbus_read_state(xb, XF_XENBUS_TX_NONE, dev->backend, &s, deadline_ns);
+        xf_xenbus__watch_drain(w);
+        rc = xf_xenbus_read_state(xb, XF_XENBUS_TX_NONE, backend, &s, deadline_ns);
         if (rc < 0)
             break;
         if (mask & XF_XENBUS_STATE_BIT(s)) {
@@ -265,13 +285,13 @@ static int wait_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint32_
             rc = -XF_ENOTCONN;      /* the backend is going away: follow it */
             break;
         }
-        rc = XB(watch_wait_any)(xb, w, deadline_ns);
+        rc = xf_xenbus__watch_wait_any(xb, w, deadline_ns);
         if (rc < 0)
             break;
     }
     if (out != NULL)
         *out = s;
-    XB(watch_remove_async)(xb, w);
+    xf_xenbus__watch_remove_async(xb, w);
     return rc;
 }
 
@@ -282,7 +302,9 @@ int xf_xenbus_dev_wait_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
                            XF_XENBUS_STATE_BIT(XenbusStateClosed) |
                            XF_XENBUS_STATE_BIT(XenbusStateUnknown);
 
-    return wait_backend(xb, dev, mask, going & ~mask, out, deadline_ns);
+    if (dev == NULL)
+        return -XF_EINVAL;
+    return wait_backend(xb, dev->backend, mask, going & ~mask, out, deadline_ns);
 }
 
 int xf_xenbus_dev_connect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
@@ -292,7 +314,7 @@ int xf_xenbus_dev_connect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
 
     if (xb == NULL)
         return -XF_EINVAL;
-    deadline_ns = XB(deadline)(xb, deadline_ns);
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
     rc = xf_xenbus_dev_switch(xb, dev, XenbusStateInitialised, deadline_ns);
     if (rc == 0)
         rc = xf_xenbus_dev_wait_backend(xb, dev, XF_XENBUS_STATE_BIT(XenbusStateConnected),
@@ -312,7 +334,7 @@ int xf_xenbus_dev_close(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint64_
 
     if (xb == NULL)
         return -XF_EINVAL;
-    deadline_ns = XB(deadline)(xb, deadline_ns);
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
     rc = xf_xenbus_dev_switch(xb, dev, XenbusStateClosing, deadline_ns);
     if (rc == 0)
         rc = xf_xenbus_dev_wait_backend(xb, dev,
@@ -322,25 +344,34 @@ int xf_xenbus_dev_close(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint64_
         rc = xf_xenbus_dev_switch(xb, dev, XenbusStateClosed, deadline_ns);
     /* The backend may still be Closing for a while: not an abort here. */
     if (rc == 0)
-        rc = wait_backend(xb, dev, gone, 0, NULL, deadline_ns);
+        rc = wait_backend(xb, dev->backend, gone, 0, NULL, deadline_ns);
     return rc;
 }
 
 int xf_xenbus_dev_reconnect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
                             uint64_t deadline_ns)
 {
+    char backend[XF_XENBUS_PATH_MAX];
+    domid_t backend_id = 0;
     int rc;
 
     if (xb == NULL || dev == NULL || dev->nodename[0] == '\0')
         return -XF_EINVAL;
-    deadline_ns = XB(deadline)(xb, deadline_ns);
-    rc = read_backend(xb, dev, deadline_ns);
-    if (rc == 0)
-        rc = xf_xenbus_dev_switch(xb, dev, XenbusStateInitialising, deadline_ns);
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
+    /* Both values read and checked before either is stored: a device never
+     * names one backend's directory and another domain. */
+    rc = read_backend(xb, dev->nodename, backend, &backend_id, deadline_ns);
+    if (rc < 0)
+        return rc;
+    rc = xf_xenbus_dev_switch(xb, dev, XenbusStateInitialising, deadline_ns);
+    if (rc < 0)
+        return rc;
+    /* Our state now says Initialising in the store: from here the device
+     * follows the new backend, whatever the wait gives. */
+    memcpy(dev->backend, backend, sizeof(dev->backend));
+    dev->backend_id = backend_id;
     /* Coming from Closed, the backend passes through Closed/Initialising:
      * those are the way there, not a reason to stop. */
-    if (rc == 0)
-        rc = wait_backend(xb, dev, XF_XENBUS_STATE_BIT(XenbusStateInitWait), 0, NULL,
-                          deadline_ns);
-    return rc;
+    return wait_backend(xb, dev->backend, XF_XENBUS_STATE_BIT(XenbusStateInitWait), 0, NULL,
+                        deadline_ns);
 }

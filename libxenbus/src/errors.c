@@ -33,6 +33,10 @@ static const struct {
     { "EISCONN", XF_EISCONN },
     { "E2BIG", XF_E2BIG },
     { "EPERM", XF_EPERM },
+    /* oxenstored's own: a quota (nodes, entry size, watches, transactions)
+     * exceeded, which C xenstored answers with ENOSPC (or E2BIG for
+     * watches). Given the same meaning here, not -EIO's "unknown". */
+    { "EQUOTA", XF_ENOSPC },
 };
 
 int xf_xenbus_error_from_string(const char *s, size_t len)
@@ -40,7 +44,7 @@ int xf_xenbus_error_from_string(const char *s, size_t len)
     if (s == NULL)
         return -XF_EIO;
     /* A terminator inside len ends the string. */
-    len = XB(strnlen)(s, len);
+    len = xf_xenbus__strnlen(s, len);
     for (size_t i = 0; i < XF_ARRAY_SIZE(xb_errors); i++) {
         size_t n = strlen(xb_errors[i].name);
         if (n == len && memcmp(s, xb_errors[i].name, n) == 0)

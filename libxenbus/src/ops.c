@@ -17,7 +17,7 @@
 
 #define MAX_PERMS 32
 
-size_t XB(strnlen)(const char *s, size_t max)
+size_t xf_xenbus__strnlen(const char *s, size_t max)
 {
     size_t n = 0;
 
@@ -26,17 +26,17 @@ size_t XB(strnlen)(const char *s, size_t max)
     return n;
 }
 
-int XB(path_ok)(const char *path)
+int xf_xenbus__path_ok(const char *path)
 {
     if (path == NULL)
         return -XF_EINVAL;
-    size_t n = XB(strnlen)(path, XENSTORE_ABS_PATH_MAX + 1);
+    size_t n = xf_xenbus__strnlen(path, XENSTORE_ABS_PATH_MAX + 1);
     if (n == 0 || n > XENSTORE_ABS_PATH_MAX)
         return -XF_EINVAL;
     return 0;
 }
 
-unsigned XB(fmt_uint)(char *buf, uint64_t v)
+unsigned xf_xenbus__fmt_uint(char *buf, uint64_t v)
 {
     char tmp[20];
     unsigned n = 0, i;
@@ -50,7 +50,7 @@ unsigned XB(fmt_uint)(char *buf, uint64_t v)
     return n;
 }
 
-int XB(parse_uint)(const char *s, size_t len, uint64_t max, uint64_t *out)
+int xf_xenbus__parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
 
@@ -77,11 +77,11 @@ static int path_iov(const char *dir, const char *node, struct xf_xenbus_iov iov[
     static const char slash_nul[2] = { '/', '\0' };
     size_t dl, nl = 0;
 
-    if (XB(path_ok)(dir) < 0)
+    if (xf_xenbus__path_ok(dir) < 0)
         return -XF_EINVAL;
     dl = strlen(dir);
     if (node != NULL) {
-        if (XB(path_ok)(node) < 0)
+        if (xf_xenbus__path_ok(node) < 0)
             return -XF_EINVAL;
         nl = strlen(node);
         if (dl + 1 + nl > XENSTORE_ABS_PATH_MAX)
@@ -98,8 +98,9 @@ static int path_iov(const char *dir, const char *node, struct xf_xenbus_iov iov[
     return 0;
 }
 
-int XB(read_node)(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir, const char *node,
-                  char *buf, size_t cap, size_t *len, uint64_t deadline_ns)
+int xf_xenbus__read_node(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                         const char *node, char *buf, size_t cap, size_t *len,
+                         uint64_t deadline_ns)
 {
     struct xf_xenbus_iov iov[4];
     const char *data;
@@ -109,7 +110,7 @@ int XB(read_node)(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir, cons
 
     if (xb == NULL || (buf == NULL && cap != 0) || path_iov(dir, node, iov, &n) < 0)
         return -XF_EINVAL;
-    rc = XB(call)(xb, XS_READ, tx, iov, n, deadline_ns, &data, &id);
+    rc = xf_xenbus__call(xb, XS_READ, tx, iov, n, deadline_ns, &data, &id);
     if (rc < 0)
         return rc;
     if (len != NULL)
@@ -125,8 +126,8 @@ int XB(read_node)(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir, cons
     return rc;
 }
 
-int XB(write_node)(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir, const char *node,
-                   const void *val, size_t len, uint64_t deadline_ns)
+int xf_xenbus__write_node(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
+                          const char *node, const void *val, size_t len, uint64_t deadline_ns)
 {
     struct xf_xenbus_iov iov[5];
     unsigned n;
@@ -134,19 +135,19 @@ int XB(write_node)(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir, con
     if (xb == NULL || (val == NULL && len != 0) || path_iov(dir, node, iov, &n) < 0)
         return -XF_EINVAL;
     iov[n++] = (struct xf_xenbus_iov){ val, len };
-    return XB(call0)(xb, XS_WRITE, tx, iov, n, deadline_ns);
+    return xf_xenbus__call0(xb, XS_WRITE, tx, iov, n, deadline_ns);
 }
 
 int xf_xenbus_read(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
                    char *buf, size_t cap, size_t *len, uint64_t deadline_ns)
 {
-    return XB(read_node)(xb, tx, path, NULL, buf, cap, len, deadline_ns);
+    return xf_xenbus__read_node(xb, tx, path, NULL, buf, cap, len, deadline_ns);
 }
 
 int xf_xenbus_write(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
                     const void *value, size_t len, uint64_t deadline_ns)
 {
-    return XB(write_node)(xb, tx, path, NULL, value, len, deadline_ns);
+    return xf_xenbus__write_node(xb, tx, path, NULL, value, len, deadline_ns);
 }
 
 static int path_op(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx, const char *path,
@@ -157,7 +158,7 @@ static int path_op(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx, const
 
     if (xb == NULL || path_iov(path, NULL, iov, &n) < 0)
         return -XF_EINVAL;
-    return XB(call0)(xb, type, tx, iov, n, deadline_ns);
+    return xf_xenbus__call0(xb, type, tx, iov, n, deadline_ns);
 }
 
 int xf_xenbus_mkdir(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
@@ -182,7 +183,7 @@ static int count_list(const char *p, uint32_t len)
     uint32_t i = 0;
 
     while (i < len) {
-        size_t n = XB(strnlen)(p + i, len - i);
+        size_t n = xf_xenbus__strnlen(p + i, len - i);
         if (n == 0 || i + n == len)
             return -XF_EPROTO;    /* empty element, or the last one open */
         i += (uint32_t)n + 1;
@@ -205,7 +206,7 @@ static int list_op(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx, const
         path_iov(path, NULL, iov, &n) < 0)
         return -XF_EINVAL;
     *count = 0;
-    rc = XB(call)(xb, type, tx, iov, n, deadline_ns, &data, &id);
+    rc = xf_xenbus__call(xb, type, tx, iov, n, deadline_ns, &data, &id);
     if (rc < 0)
         return rc;
     c = count_list(data, (uint32_t)rc);
@@ -221,9 +222,23 @@ static int list_op(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx, const
     return rc;
 }
 
+static int directory_part(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
+                          char *buf, size_t cap, unsigned int *count, uint64_t deadline_ns);
+
 int xf_xenbus_directory_part(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
                              char *buf, size_t cap, unsigned int *count,
                              uint64_t deadline_ns)
+{
+    int rc = directory_part(xb, tx, path, buf, cap, count, deadline_ns);
+
+    /* A listing that failed half way is no listing: no partial count. */
+    if (rc < 0 && count != NULL)
+        *count = 0;
+    return rc;
+}
+
+static int directory_part(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
+                          char *buf, size_t cap, unsigned int *count, uint64_t deadline_ns)
 {
     struct xf_xenbus_iov iov[6];
     char gen[21], offstr[21];
@@ -236,22 +251,22 @@ int xf_xenbus_directory_part(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char
         path_iov(path, NULL, iov, &n) < 0)
         return -XF_EINVAL;
     *count = 0;
-    deadline_ns = XB(deadline)(xb, deadline_ns);
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
     for (;;) {
         const char *data;
         uint32_t id, len, i;
         bool end = false, any = false;
 
-        unsigned ol = XB(fmt_uint)(offstr, offset);
+        unsigned ol = xf_xenbus__fmt_uint(offstr, offset);
         offstr[ol] = '\0';
         iov[n] = (struct xf_xenbus_iov){ offstr, ol + 1u };
-        rc = XB(call)(xb, XS_DIRECTORY_PART, tx, iov, n + 1, deadline_ns, &data, &id);
+        rc = xf_xenbus__call(xb, XS_DIRECTORY_PART, tx, iov, n + 1, deadline_ns, &data, &id);
         if (rc < 0)
             return rc;
         len = (uint32_t)rc;
         /* "<generation>\0" then children, each "\0"-terminated; an empty
          * string ends the whole list. */
-        size_t gl = XB(strnlen)(data, len);
+        size_t gl = xf_xenbus__strnlen(data, len);
         if (gl == len || gl == 0 || gl >= sizeof(gen)) {
             xf_xenbus_req_release(xb, id);
             return -XF_EPROTO;
@@ -272,7 +287,7 @@ int xf_xenbus_directory_part(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char
         }
         rc = 0;
         for (i = (uint32_t)gl + 1; i < len;) {
-            size_t cl = XB(strnlen)(data + i, len - i);
+            size_t cl = xf_xenbus__strnlen(data + i, len - i);
             if (i + cl == len) {
                 rc = -XF_EPROTO;           /* an open last element */
                 break;
@@ -311,7 +326,7 @@ int xf_xenbus_directory(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *pat
 
     if (xb == NULL)
         return -XF_EINVAL;
-    deadline_ns = XB(deadline)(xb, deadline_ns);
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
     rc = list_op(xb, XS_DIRECTORY, tx, path, buf, cap, count, deadline_ns);
     /* xenstored answers E2BIG when the list would not fit one message. */
     if (rc == -XF_E2BIG)
@@ -335,8 +350,8 @@ static bool perm_ok(const char *p)
         return false;
     if (p[0] != 'w' && p[0] != 'r' && p[0] != 'b' && p[0] != 'n')
         return false;
-    n = XB(strnlen)(p + 1, 6);
-    return n >= 1 && n <= 5 && XB(parse_uint)(p + 1, n, 0xffff, &v) == 0;
+    n = xf_xenbus__strnlen(p + 1, 6);
+    return n >= 1 && n <= 5 && xf_xenbus__parse_uint(p + 1, n, 0xffff, &v) == 0;
 }
 
 int xf_xenbus_set_perms(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
@@ -353,7 +368,7 @@ int xf_xenbus_set_perms(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *pat
             return -XF_EINVAL;
         iov[n++] = (struct xf_xenbus_iov){ perms[i], strlen(perms[i]) + 1 };
     }
-    return XB(call0)(xb, XS_SET_PERMS, tx, iov, n, deadline_ns);
+    return xf_xenbus__call0(xb, XS_SET_PERMS, tx, iov, n, deadline_ns);
 }
 
 int xf_xenbus_get_domain_path(struct xf_xenbus *xb, domid_t domid, char *buf, size_t cap,
@@ -367,14 +382,15 @@ int xf_xenbus_get_domain_path(struct xf_xenbus *xb, domid_t domid, char *buf, si
 
     if (xb == NULL || buf == NULL)
         return -XF_EINVAL;
-    unsigned l = XB(fmt_uint)(num, domid);
+    unsigned l = xf_xenbus__fmt_uint(num, domid);
     num[l] = '\0';
     iov[0] = (struct xf_xenbus_iov){ num, l + 1u };
-    rc = XB(call)(xb, XS_GET_DOMAIN_PATH, XF_XENBUS_TX_NONE, iov, 1, deadline_ns, &data, &id);
+    rc = xf_xenbus__call(xb, XS_GET_DOMAIN_PATH, XF_XENBUS_TX_NONE, iov, 1, deadline_ns, &data,
+                         &id);
     if (rc < 0)
         return rc;
     /* One NUL-terminated, non-empty string. */
-    size_t sl = XB(strnlen)(data, (uint32_t)rc);
+    size_t sl = xf_xenbus__strnlen(data, (uint32_t)rc);
     if (rc == 0 || sl == 0 || sl + 1 != (size_t)rc) {
         rc = -XF_EPROTO;
     } else if (cap < sl + 1) {
@@ -396,16 +412,16 @@ int xf_xenbus_reset_watches(struct xf_xenbus *xb, uint64_t deadline_ns)
 
     if (xb == NULL)
         return -XF_EINVAL;
-    deadline_ns = XB(deadline)(xb, deadline_ns);
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
     if (xf_xenbus_watch_count(xb) != 0)
         return -XF_EBUSY;
     /* The toolstack says whether xenstored knows RESET_WATCHES (an old one
      * would drop the connection over an unknown type, as Linux fears). */
-    rc = XB(read_node)(xb, XF_XENBUS_TX_NONE, "control/platform-feature-xs_reset_watches",
-                       NULL, v, sizeof(v), NULL, deadline_ns);
+    rc = xf_xenbus__read_node(xb, XF_XENBUS_TX_NONE, "control/platform-feature-xs_reset_watches",
+                              NULL, v, sizeof(v), NULL, deadline_ns);
     if (rc == -XF_ENOENT || rc == -XF_ENOBUFS || (rc == 0 && (v[0] != '1' || v[1] != '\0')))
         return -XF_EOPNOTSUPP;
     if (rc < 0)
         return rc;
-    return XB(call0)(xb, XS_RESET_WATCHES, XF_XENBUS_TX_NONE, iov, 1, deadline_ns);
+    return xf_xenbus__call0(xb, XS_RESET_WATCHES, XF_XENBUS_TX_NONE, iov, 1, deadline_ns);
 }

@@ -14,6 +14,14 @@
  * fits, so a 4 KiB payload passes the 1 KiB ring in pieces, each side
  * notifying the other after it produced and after it consumed (the core
  * kicks once per processing pass that moved bytes).
+ *
+ * Resets. Only the guest may start a reconnection (xenstore-ring.txt); a
+ * server that does it on its own - connection set to XENSTORE_RECONNECT
+ * and back, or, too quickly for us to see that, the indices we own
+ * rewritten - is counted in `resets` for the core, which fails what was in
+ * flight and registers the watches again. Our own indices are compared
+ * with the page before each use, so such a reset is never mistaken for a
+ * jump of the server's indices.
  */
 #include "private.h"
 
@@ -25,6 +33,8 @@ struct ring_t {
     evtchn_port_t port;
     bool adopted;
     bool resetting;          /* connection != CONNECTED seen or requested */
+    bool requested;          /* that reset is ours (ring_reset)           */
+    unsigned long resets;    /* resets the server made on its own         */
     int error;               /* sticky: a ring rule was broken             */
     XENSTORE_RING_IDX req_prod;   /* ours; published to intf->req_prod    */
     XENSTORE_RING_IDX rsp_cons;   /* ours; published to intf->rsp_cons    */
@@ -33,6 +43,29 @@ struct ring_t {
 
 _Static_assert(sizeof(struct ring_t) <= XF_PAGE_SIZE, "ring transport state fits a page");
 _Static_assert(sizeof(struct xenstore_domain_interface) <= XF_PAGE_SIZE, "store page layout");
+
+static bool has_reconnect(const struct ring_t *t)
+{
+    return (XF_READ_ONCE(t->intf->server_features) & XENSTORE_SERVER_FEATURE_RECONNECTION) != 0;
+}
+
+/*
+ * A reset under way or done behind our back: no bytes move until
+ * ring_status() has seen it (the core calls it before each pass). Only with
+ * the reconnection feature; without it nobody may touch the indices, and
+ * the range checks below report a violation.
+ */
+static bool reset_pending(const struct ring_t *t)
+{
+    volatile struct xenstore_domain_interface *i = t->intf;
+
+    if (t->resetting)
+        return true;
+    if (!has_reconnect(t))
+        return false;
+    return XF_READ_ONCE(i->connection) != XENSTORE_CONNECTED ||
+           XF_READ_ONCE(i->req_prod) != t->req_prod || XF_READ_ONCE(i->rsp_cons) != t->rsp_cons;
+}
 
 static long ring_send(void *tp, const void *buf, size_t len)
 {
@@ -43,6 +76,8 @@ static long ring_send(void *tp, const void *buf, size_t len)
 
     if (t->error != 0)
         return t->error;
+    if (reset_pending(t))
+        return 0;
     cons = XF_READ_ONCE(i->req_cons);
     used = prod - cons;
     if (used > XENSTORE_RING_SIZE) {
@@ -79,6 +114,8 @@ static long ring_recv(void *tp, void *buf, size_t len)
 
     if (t->error != 0)
         return t->error;
+    if (reset_pending(t))
+        return 0;
     prod = XF_READ_ONCE(i->rsp_prod);
     avail = prod - cons;
     if (avail > XENSTORE_RING_SIZE) {
@@ -116,6 +153,17 @@ static void ring_kick(void *tp)
     (void)xf_evtchn_notify(t->ec, t->port);
 }
 
+static void take_indices(struct ring_t *t)
+{
+    volatile struct xenstore_domain_interface *i = t->intf;
+
+    /* The server emptied both rings, at indices of its choosing: take
+     * ours from the page again. */
+    XF_MB();
+    t->req_prod = XF_READ_ONCE(i->req_prod);
+    t->rsp_cons = XF_READ_ONCE(i->rsp_cons);
+}
+
 static int ring_status(void *tp)
 {
     struct ring_t *t = tp;
@@ -128,16 +176,33 @@ static int ring_status(void *tp)
     if (feat & XENSTORE_SERVER_FEATURE_RECONNECTION) {
         if (XF_READ_ONCE(i->connection) != XENSTORE_CONNECTED) {
             /* During a reset only the connection field is meaningful. */
-            t->resetting = true;
+            if (!t->resetting) {
+                /* Flag first: a handler interrupting here stops moving
+                 * bytes, and does not count it again. */
+                t->resetting = true;
+                XF_BARRIER();
+                if (!t->requested) {
+                    xf_log(XF_LOG_WARN, "xenbus: the server started a ring reset");
+                    t->resets++;
+                }
+            }
             return XF_XENBUS_LINK_RECONNECTING;
         }
         if (t->resetting) {
-            /* The server emptied both rings, at indices of its choosing:
-             * take ours from the page again. */
-            XF_MB();
-            t->req_prod = XF_READ_ONCE(i->req_prod);
-            t->rsp_cons = XF_READ_ONCE(i->rsp_cons);
+            take_indices(t);
             t->resetting = false;
+            t->requested = false;
+        } else if (XF_READ_ONCE(i->req_prod) != t->req_prod ||
+                   XF_READ_ONCE(i->rsp_cons) != t->rsp_cons) {
+            /* Indices only we write were rewritten: a reset came and went
+             * between two of our looks. */
+            xf_log(XF_LOG_WARN, "xenbus: the server reset the ring (indices rewritten)");
+            /* Counted before the indices are taken: a handler interrupting
+             * in between then sees the reset too (at worst counted twice,
+             * handled once), never new indices without it. */
+            t->resets++;
+            XF_BARRIER();
+            take_indices(t);
         }
     } else if (t->resetting) {
         return XF_XENBUS_LINK_RECONNECTING;
@@ -152,10 +217,11 @@ static int ring_reset(void *tp)
     struct ring_t *t = tp;
     volatile struct xenstore_domain_interface *i = t->intf;
 
-    if (!(XF_READ_ONCE(i->server_features) & XENSTORE_SERVER_FEATURE_RECONNECTION))
+    if (!has_reconnect(t))
         return -XF_EOPNOTSUPP;
     t->error = 0;
     t->resetting = true;
+    t->requested = true;
     XF_WRITE_ONCE(i->connection, (uint32_t)XENSTORE_RECONNECT);
     ring_kick(t);
     return 0;
@@ -178,10 +244,14 @@ static void ring_close(void *tp)
         /* The store port lives as long as the domain (the domain builder
          * bound it; closing it would cut us off from xenstored for good):
          * keep it in ec, masked and without a handler, for a later context. */
-        (void)xf_evtchn_mask(t->ec, t->port);
-        (void)xf_evtchn_set_handler(t->ec, t->port, NULL, NULL);
+        (void)xf_evtchn_release(t->ec, t->port);
     }
     xf_plat_page_free(t, 1);
+}
+
+static unsigned long ring_resets(void *tp)
+{
+    return ((struct ring_t *)tp)->resets;
 }
 
 static const struct xf_xenbus_transport_ops ring_ops = {
@@ -192,7 +262,21 @@ static const struct xf_xenbus_transport_ops ring_ops = {
     .reset = ring_reset,
     .wait = ring_wait,
     .close = ring_close,
+    .resets = ring_resets,
 };
+
+/*
+ * Raise our own port again, as Xen would for a new event: set its pending
+ * bit, then unmask it, which (the port being pending) makes libevtchn mask
+ * it and ask Xen to unmask it, and Xen then sets the selector and the
+ * upcall. The dispatcher serves it in its next pass, after every other
+ * pending port, so a flooding server delays other devices by one handler
+ * call each time round, never starves them.
+ */
+static void ring_rearm(struct ring_t *t)
+{
+    (void)xf_evtchn_raise(t->ec, t->port);
+}
 
 static void ring_event(struct xf_evtchn *ec, evtchn_port_t port, void *arg)
 {
@@ -200,7 +284,17 @@ static void ring_event(struct xf_evtchn *ec, evtchn_port_t port, void *arg)
 
     (void)ec;
     (void)port;
+    /* Nested in a processing call (an upcall interrupted it): that call
+     * loops for us; re-arming here would only interrupt it again. */
+    if (XF_READ_ONCE(t->xb->in_process)) {
+        xf_xenbus_process(t->xb);
+        return;
+    }
     xf_xenbus_process(t->xb);
+    /* Out of budget with messages left: they would wait for an event the
+     * server has already sent. Ask for another handler call instead. */
+    if (t->xb->more)
+        ring_rearm(t);
 }
 
 int xf_xenbus_create_ring(struct xf_xenbus **out, const struct xf_xenbus_config *cfg,
@@ -216,23 +310,23 @@ int xf_xenbus_create_ring(struct xf_xenbus **out, const struct xf_xenbus_config 
     t = xf_plat_page_alloc(1);
     if (t == NULL)
         return -XF_ENOMEM;
+    memset(t, 0, sizeof(*t));
     t->intf = iface;
     t->ec = ec;
     t->port = port;
     /* Indices need not start at zero: continue from where they are. */
     t->req_prod = XF_READ_ONCE(t->intf->req_prod);
     t->rsp_cons = XF_READ_ONCE(t->intf->rsp_cons);
+    /* Someone else's reconnection in progress (allowed before we start):
+     * waited for, not counted as the server's doing. */
+    t->resetting = has_reconnect(t) && XF_READ_ONCE(t->intf->connection) != XENSTORE_CONNECTED;
     rc = xf_xenbus_create_transport(out, cfg, &ring_ops, t);
     if (rc < 0)
         return rc;     /* t freed by ring_close */
     t->xb = *out;
-    rc = xf_evtchn_adopt(ec, port, ring_event, t);
-    if (rc == -XF_EBUSY) {
-        /* An earlier context left the port in ec: take it over. */
-        rc = xf_evtchn_set_handler(ec, port, ring_event, t);
-        if (rc == 0)
-            rc = xf_evtchn_unmask(ec, port);
-    }
+    /* Adopt the domain builder's port, or take it back from an earlier
+     * context that released it into ec. */
+    rc = xf_evtchn_take(ec, port, ring_event, t);
     if (rc < 0) {
         xf_xenbus_destroy(*out);
         *out = NULL;
@@ -257,15 +351,17 @@ int xf_xenbus_hvm_store(uint64_t *pfn, evtchn_port_t *port)
     rc = xf_plat_hvm_op(HVMOP_get_param, &p);
     if (rc < 0)
         return (int)rc;
-    *pfn = p.value;
+    uint64_t frame = p.value;
     memset(&p, 0, sizeof(p));
     p.domid = DOMID_SELF;
     p.index = HVM_PARAM_STORE_EVTCHN;
     rc = xf_plat_hvm_op(HVMOP_get_param, &p);
     if (rc < 0)
         return (int)rc;
-    if (*pfn == 0 || p.value == 0 || p.value >= XF_EVTCHN_NR_PORTS)
+    if (frame == 0 || p.value == 0 || p.value >= XF_EVTCHN_NR_PORTS)
         return -XF_ENOENT;
+    /* Both known good before either is stored. */
+    *pfn = frame;
     *port = (evtchn_port_t)p.value;
     return 0;
 }

@@ -13,18 +13,29 @@
  * that arrives while the marker is still queued is dropped into it too (it
  * stands for all of them). Events before the marker keep their order; the
  * marker says where the loss happened; the reader re-reads its subtree.
+ *
+ * A registration's identity. Events are routed by token, and a removed
+ * watch's events may still be in the stream when a new watch takes its
+ * token, so: a removed watch stays DRAINING, owning its token, until its
+ * UNWATCH reply arrives (the server answers in order, so every event of the
+ * old registration comes before that reply) and events for a DRAINING token
+ * are dropped; an event whose path is not the watched path or below it
+ * (which is all xenstored and oxenstored fire) is not this registration's
+ * and is dropped too. While XS_WATCH is in flight the watch queues events
+ * but its callback waits: should the server refuse the watch, it is freed
+ * without a callback ever having seen it.
  */
 #include "private.h"
 
 #define ALIGN16(x) (((x) + 15u) & ~(size_t)15u)
 #define PATH_BUF (XENSTORE_ABS_PATH_MAX + 1u)
 
-size_t XB(watch_mem)(const struct xf_xenbus_config *cfg)
+size_t xf_xenbus__watch_mem(const struct xf_xenbus_config *cfg)
 {
     return (size_t)cfg->max_watches * (ALIGN16(PATH_BUF) + ALIGN16(cfg->watch_queue_bytes));
 }
 
-void XB(watch_init)(struct xf_xenbus *xb, unsigned char *mem)
+void xf_xenbus__watch_init(struct xf_xenbus *xb, unsigned char *mem)
 {
     size_t per = ALIGN16(PATH_BUF) + ALIGN16(xb->cfg.watch_queue_bytes);
 
@@ -81,38 +92,72 @@ static void enqueue(struct xf_xenbus *xb, struct xf_xenbus_watch *w, const char 
         w->qused += 2u + len;
         w->qcount++;
     }
-    if (was_empty && w->cb != NULL)
+    if (was_empty && w->cb != NULL && !w->registering)
         w->cb(xb, w, w->arg);
 }
 
-void XB(watch_event)(struct xf_xenbus *xb, const char *payload, uint32_t len)
+/* Events were lost (a reset): the overflow marker says so. */
+static void mark_lost(struct xf_xenbus *xb, struct xf_xenbus_watch *w)
+{
+    bool was_empty = w->qcount == 0 && !w->overflow;
+
+    w->overflow = true;
+    if (was_empty && w->cb != NULL && !w->registering)
+        w->cb(xb, w, w->arg);
+}
+
+/* Is path the watched path or below it? (w's path is as registered, so a
+ * relative watch is compared with the relative paths its events carry.) */
+static bool path_under(const struct xf_xenbus_watch *w, const char *path, uint32_t len)
+{
+    uint32_t wl = w->path_len;
+
+    if (len < wl || memcmp(path, w->path, wl) != 0)
+        return false;
+    return len == wl || path[wl] == '/' || (wl != 0 && w->path[wl - 1] == '/');
+}
+
+void xf_xenbus__watch_event(struct xf_xenbus *xb, const char *payload, uint32_t len)
 {
     /* "<path>\0<token>\0": both strings must be terminated inside the
      * payload (its length was checked against the buffer already). */
-    uint32_t plen = (uint32_t)XB(strnlen)(payload, len);
+    uint32_t plen = (uint32_t)xf_xenbus__strnlen(payload, len);
     if (plen == len || plen == 0) {
         xf_log(XF_LOG_WARN, "xenbus: malformed watch event");
-        XB(broken)(xb, -XF_EPROTO);
+        xf_xenbus__broken(xb, -XF_EPROTO);
         return;
     }
     const char *token = payload + plen + 1;
     uint32_t rest = len - plen - 1;
-    uint32_t tlen = (uint32_t)XB(strnlen)(token, rest);
+    uint32_t tlen = (uint32_t)xf_xenbus__strnlen(token, rest);
     if (tlen == rest) {
         xf_log(XF_LOG_WARN, "xenbus: malformed watch event");
-        XB(broken)(xb, -XF_EPROTO);
+        xf_xenbus__broken(xb, -XF_EPROTO);
         return;
     }
+    struct xf_xenbus_watch *to = NULL;
     for (uint32_t i = 0; i < xb->nwatches; i++) {
         struct xf_xenbus_watch *w = &xb->watches[i];
-        if (w->state == XB_WATCH_ACTIVE && w->token_len == tlen &&
-            memcmp(w->token, token, tlen) == 0) {
-            enqueue(xb, w, payload, plen);
+        if (w->state == XB_WATCH_FREE || w->token_len != tlen ||
+            memcmp(w->token, token, tlen) != 0)
+            continue;
+        if (w->state == XB_WATCH_DRAINING) {
+            /* The removed registration's, whoever has the token now. */
+            xf_log(XF_LOG_DEBUG, "xenbus: event for a removed watch dropped");
             return;
         }
+        to = w;
     }
-    /* Not ours (any more): an event already on its way when we unwatched. */
-    xf_log(XF_LOG_DEBUG, "xenbus: event for an unknown token dropped");
+    if (to == NULL) {
+        /* Not ours (any more): an event already on its way when we unwatched. */
+        xf_log(XF_LOG_DEBUG, "xenbus: event for an unknown token dropped");
+        return;
+    }
+    if (!path_under(to, payload, plen)) {
+        xf_log(XF_LOG_DEBUG, "xenbus: event outside watch %s dropped", to->token);
+        return;
+    }
+    enqueue(xb, to, payload, plen);
 }
 
 static bool watch_valid(const struct xf_xenbus *xb, const struct xf_xenbus_watch *w)
@@ -131,7 +176,9 @@ static void watch_free(struct xf_xenbus *xb, struct xf_xenbus_watch *w)
     if (w->needs_reg && xb->nreg_pending > 0)
         xb->nreg_pending--;
     w->needs_reg = false;
+    w->registering = false;
     w->reg_id = 0;
+    w->unwatch_id = 0;
     w->state = XB_WATCH_FREE;
     w->cb = NULL;
     w->arg = NULL;
@@ -155,11 +202,11 @@ int xf_xenbus_watch_add(struct xf_xenbus *xb, const char *path, const char *toke
     size_t plen, tlen;
     int rc;
 
-    if (xb == NULL || out == NULL || token == NULL || XB(path_ok)(path) < 0)
+    if (xb == NULL || out == NULL || token == NULL || xf_xenbus__path_ok(path) < 0)
         return -XF_EINVAL;
     *out = NULL;
     plen = strlen(path);
-    tlen = XB(strnlen)(token, XF_XENBUS_TOKEN_MAX + 1);
+    tlen = xf_xenbus__strnlen(token, XF_XENBUS_TOKEN_MAX + 1);
     if (tlen == 0 || tlen > XF_XENBUS_TOKEN_MAX)
         return -XF_EINVAL;
     for (uint32_t i = 0; i < xb->nwatches; i++) {
@@ -167,7 +214,8 @@ int xf_xenbus_watch_add(struct xf_xenbus *xb, const char *path, const char *toke
         if (v->state == XB_WATCH_FREE) {
             if (w == NULL)
                 w = v;
-        } else if (v->token_len == tlen && memcmp(v->token, token, tlen) == 0) {
+        } else if (v->state == XB_WATCH_ACTIVE && v->token_len == tlen &&
+                   memcmp(v->token, token, tlen) == 0) {
             return -XF_EEXIST;   /* events are routed by token alone */
         }
     }
@@ -182,30 +230,96 @@ int xf_xenbus_watch_add(struct xf_xenbus *xb, const char *path, const char *toke
     w->cb = cb;
     w->arg = arg;
     w->needs_reg = false;
+    w->registering = true;
     w->reg_id = 0;
+    w->unwatch_id = 0;
     w->state = XB_WATCH_ACTIVE;    /* before the request: see the top */
     watch_iov(w, iov);
-    rc = XB(call0)(xb, XS_WATCH, XF_XENBUS_TX_NONE, iov, 2, deadline_ns);
+    rc = xf_xenbus__call0(xb, XS_WATCH, XF_XENBUS_TX_NONE, iov, 2, deadline_ns);
     if (rc < 0) {
         watch_free(xb, w);
         return rc;
     }
+    w->registering = false;
     *out = w;
+    /* Events that came with the registration (the initial one at least):
+     * the callback learns of them now that the watch is sure to exist. */
+    if (cb != NULL && (w->qcount != 0 || w->overflow))
+        cb(xb, w, arg);
     return 0;
+}
+
+/* The UNWATCH reply of a DRAINING watch: every event of the old
+ * registration has been read; the token is free. */
+static void unwatch_done(struct xf_xenbus *xb, uint32_t id, void *arg)
+{
+    struct xf_xenbus_watch *w = arg;
+    int rc = xf_xenbus_req_reply(xb, id, NULL, NULL);
+
+    xf_xenbus_req_release(xb, id);
+    if (w->state != XB_WATCH_DRAINING || w->unwatch_id != id)
+        return;
+    watch_free(xb, w);
+    w->unwatch_rc = rc < 0 ? rc : 0;
+}
+
+/* Forget the watch for the caller and send UNWATCH; the slot drains until
+ * the reply (or is freed now if nothing could be sent). Returns the submit
+ * error, 0 if sent. */
+static int start_unwatch(struct xf_xenbus *xb, struct xf_xenbus_watch *w)
+{
+    struct xf_xenbus_iov iov[2];
+    int rc;
+
+    if (w->reg_id != 0)
+        xf_xenbus_req_cancel(xb, w->reg_id);
+    w->reg_id = 0;
+    if (w->needs_reg && xb->nreg_pending > 0)
+        xb->nreg_pending--;
+    w->needs_reg = false;
+    w->cb = NULL;
+    w->arg = NULL;
+    q_reset(w);
+    w->unwatch_rc = 0;
+    watch_iov(w, iov);
+    /* Draining, with its request's id, before submitting: submit
+     * processes, and the reply may come (and free the slot) at once. The
+     * payload is copied at submit, so the slot may change after. */
+    w->state = XB_WATCH_DRAINING;
+    rc = xf_xenbus__submit(xb, XS_UNWATCH, XF_XENBUS_TX_NONE, iov, 2, unwatch_done, w,
+                           &w->unwatch_id);
+    if (rc < 0) {
+        watch_free(xb, w);
+        return rc;
+    }
+    return 0;
+}
+
+static int drained_cond(struct xf_xenbus *xb, void *arg)
+{
+    const struct xf_xenbus_watch *w = arg;
+
+    (void)xb;
+    return w->state != XB_WATCH_DRAINING;
 }
 
 int xf_xenbus_watch_remove(struct xf_xenbus *xb, struct xf_xenbus_watch *w,
                            uint64_t deadline_ns)
 {
-    struct xf_xenbus_iov iov[2];
     int rc;
 
     if (!watch_valid(xb, w))
         return -XF_EINVAL;
-    watch_iov(w, iov);
-    rc = XB(call0)(xb, XS_UNWATCH, XF_XENBUS_TX_NONE, iov, 2, deadline_ns);
-    watch_free(xb, w);
-    return rc;
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
+    rc = start_unwatch(xb, w);
+    if (rc < 0)
+        return rc;
+    /* Without waiting past the deadline: a silent server leaves the slot
+     * draining (its token reserved) until the reply or a reset. */
+    rc = xf_xenbus__wait_until(xb, drained_cond, w, deadline_ns);
+    if (rc < 0)
+        return rc;
+    return w->unwatch_rc;
 }
 
 int xf_xenbus_watch_next(struct xf_xenbus *xb, struct xf_xenbus_watch *w, char *buf,
@@ -270,7 +384,7 @@ int xf_xenbus_watch_wait(struct xf_xenbus *xb, struct xf_xenbus_watch *w, char *
 
     if (!watch_valid(xb, w))
         return -XF_EINVAL;
-    rc = XB(wait_until)(xb, watch_cond, &a, XB(deadline)(xb, deadline_ns));
+    rc = xf_xenbus__wait_until(xb, watch_cond, &a, xf_xenbus__deadline(xb, deadline_ns));
     if (rc < 0)
         return rc;
     return xf_xenbus_watch_next(xb, w, buf, cap, len, flags);
@@ -297,15 +411,26 @@ unsigned int xf_xenbus_watch_count(const struct xf_xenbus *xb)
 /* ------------------------------------------------------------------------
  * Registering again after a reconnection (the server forgot every watch).
  */
-void XB(watch_mark_all)(struct xf_xenbus *xb)
+void xf_xenbus__watch_mark_all(struct xf_xenbus *xb)
 {
     xb->nreg_pending = 0;
     for (uint32_t i = 0; i < xb->nwatches; i++) {
         struct xf_xenbus_watch *w = &xb->watches[i];
         w->reg_id = 0;
-        w->needs_reg = w->state == XB_WATCH_ACTIVE;
+        /* One being added fails with its own WATCH request instead. */
+        w->needs_reg = w->state == XB_WATCH_ACTIVE && !w->registering;
         xb->nreg_pending += w->needs_reg;
     }
+}
+
+void xf_xenbus__watch_lost_all(struct xf_xenbus *xb)
+{
+    for (uint32_t i = 0; i < xb->nwatches; i++) {
+        struct xf_xenbus_watch *w = &xb->watches[i];
+        if (w->state == XB_WATCH_ACTIVE && !w->registering)
+            mark_lost(xb, w);
+    }
+    xf_xenbus__watch_mark_all(xb);
 }
 
 static void reg_done(struct xf_xenbus *xb, uint32_t id, void *arg)
@@ -317,8 +442,12 @@ static void reg_done(struct xf_xenbus *xb, uint32_t id, void *arg)
     if (w->reg_id != id)
         return;
     w->reg_id = 0;
-    if (rc < 0)
+    if (rc < 0) {
+        /* Not watched by the server any more: events will be missing. */
         xf_log(XF_LOG_WARN, "xenbus: watch %s not registered again (%d)", w->token, rc);
+        if (w->state == XB_WATCH_ACTIVE)
+            mark_lost(xb, w);
+    }
     if (w->needs_reg) {
         w->needs_reg = false;
         xb->nreg_pending--;
@@ -327,7 +456,7 @@ static void reg_done(struct xf_xenbus *xb, uint32_t id, void *arg)
 
 /* Called from processing: submit what can be submitted (slots permitting;
  * the rest in a later pass). */
-void XB(watch_resubmit)(struct xf_xenbus *xb)
+void xf_xenbus__watch_resubmit(struct xf_xenbus *xb)
 {
     if (xb->nreg_pending == 0)
         return;
@@ -337,7 +466,8 @@ void XB(watch_resubmit)(struct xf_xenbus *xb)
         if (w->state != XB_WATCH_ACTIVE || !w->needs_reg || w->reg_id != 0)
             continue;
         watch_iov(w, iov);
-        if (XB(submit)(xb, XS_WATCH, XF_XENBUS_TX_NONE, iov, 2, reg_done, w, &w->reg_id) < 0) {
+        if (xf_xenbus__submit(xb, XS_WATCH, XF_XENBUS_TX_NONE, iov, 2, reg_done, w,
+                              &w->reg_id) < 0) {
             w->reg_id = 0;
             break;
         }
@@ -347,36 +477,24 @@ void XB(watch_resubmit)(struct xf_xenbus *xb)
 /* ------------------------------------------------------------------------
  * For the library's own short-lived watches (device.c).
  */
-void XB(watch_drain)(struct xf_xenbus_watch *w)
+void xf_xenbus__watch_drain(struct xf_xenbus_watch *w)
 {
     q_reset(w);
 }
 
-int XB(watch_wait_any)(struct xf_xenbus *xb, struct xf_xenbus_watch *w, uint64_t deadline_ns)
+int xf_xenbus__watch_wait_any(struct xf_xenbus *xb, struct xf_xenbus_watch *w, uint64_t deadline_ns)
 {
     struct wait_arg a = { w };
 
-    return XB(wait_until)(xb, watch_cond, &a, deadline_ns);
-}
-
-static void release_done(struct xf_xenbus *xb, uint32_t id, void *arg)
-{
-    (void)arg;
-    xf_xenbus_req_release(xb, id);
+    return xf_xenbus__wait_until(xb, watch_cond, &a, deadline_ns);
 }
 
 /* Forget the watch now and send UNWATCH without waiting for its answer
- * (its slot is released when the reply comes, or fails). Used on paths
- * that must not wait again, e.g. after a deadline passed. */
-void XB(watch_remove_async)(struct xf_xenbus *xb, struct xf_xenbus_watch *w)
+ * (the slot drains until the reply comes, or fails). Used on paths that
+ * must not wait again, e.g. after a deadline passed. */
+void xf_xenbus__watch_remove_async(struct xf_xenbus *xb, struct xf_xenbus_watch *w)
 {
-    struct xf_xenbus_iov iov[2];
-    uint32_t id;
-
     if (!watch_valid(xb, w))
         return;
-    watch_iov(w, iov);
-    /* The payload is copied at submit, so the watch can go at once. */
-    (void)XB(submit)(xb, XS_UNWATCH, XF_XENBUS_TX_NONE, iov, 2, release_done, NULL, &id);
-    watch_free(xb, w);
+    (void)start_unwatch(xb, w);
 }

@@ -20,13 +20,14 @@ int xf_xenbus_transaction_start(struct xf_xenbus *xb, xf_xenbus_tx_t *tx,
     if (xb == NULL || tx == NULL)
         return -XF_EINVAL;
     *tx = XF_XENBUS_TX_NONE;
-    rc = XB(call)(xb, XS_TRANSACTION_START, XF_XENBUS_TX_NONE, iov, 1, deadline_ns, &data, &id);
+    rc = xf_xenbus__call(xb, XS_TRANSACTION_START, XF_XENBUS_TX_NONE, iov, 1, deadline_ns, &data,
+                         &id);
     if (rc < 0)
         return rc;
     /* "<id>\0": a terminated decimal, nonzero, 32 bits (it goes back in
      * the tx_id field of every request of the transaction). */
-    size_t sl = XB(strnlen)(data, (uint32_t)rc);
-    if (sl + 1 != (size_t)rc || XB(parse_uint)(data, sl, UINT32_MAX, &v) < 0 || v == 0) {
+    size_t sl = xf_xenbus__strnlen(data, (uint32_t)rc);
+    if (sl + 1 != (size_t)rc || xf_xenbus__parse_uint(data, sl, UINT32_MAX, &v) < 0 || v == 0) {
         rc = -XF_EPROTO;
     }
     else {
@@ -45,7 +46,7 @@ int xf_xenbus_transaction_end(struct xf_xenbus *xb, xf_xenbus_tx_t tx, bool comm
 
     if (xb == NULL || tx == XF_XENBUS_TX_NONE)
         return -XF_EINVAL;
-    return XB(call0)(xb, XS_TRANSACTION_END, tx, iov, 1, deadline_ns);
+    return xf_xenbus__call0(xb, XS_TRANSACTION_END, tx, iov, 1, deadline_ns);
 }
 
 int xf_xenbus_transaction_run(struct xf_xenbus *xb, xf_xenbus_tx_body_fn *body, void *arg,
@@ -55,7 +56,7 @@ int xf_xenbus_transaction_run(struct xf_xenbus *xb, xf_xenbus_tx_body_fn *body, 
         return -XF_EINVAL;
     if (max_attempts == 0)
         max_attempts = DEF_ATTEMPTS;
-    deadline_ns = XB(deadline)(xb, deadline_ns);
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
     for (unsigned int i = 0; i < max_attempts; i++) {
         xf_xenbus_tx_t tx;
         int rc = xf_xenbus_transaction_start(xb, &tx, deadline_ns);

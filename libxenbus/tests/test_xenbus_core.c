@@ -135,6 +135,8 @@ START_TEST(test_error_strings)
     ck_assert_int_eq(xf_xenbus_error_from_string("ENOPE", 6), -XF_EIO);
     ck_assert_int_eq(xf_xenbus_error_from_string("EINVALX", 7), -XF_EIO);
     ck_assert_int_eq(xf_xenbus_error_from_string("EINV", 4), -XF_EIO);
+    /* oxenstored's quota error is a quota error, not "unknown". */
+    ck_assert_int_eq(xf_xenbus_error_from_string("EQUOTA", 7), -XF_ENOSPC);
 
     /* Through the wire: XS_ERROR answers, and an unterminated one fails
      * only its request. */
@@ -300,7 +302,7 @@ START_TEST(test_silent_server_deadline)
     ck_assert_int_eq(xf_xenbus_req_wait(xb, id, SOON(50)), -XF_ETIMEDOUT);
     ck_assert_int_eq(xf_xenbus_req_done(xb, id), 0);
     ck_assert_int_eq(xf_xenbus_req_cancel(xb, id), 0);
-    ck_assert_int_eq(xf_xenbus_req_done(xb, id), -XF_EINVAL);
+    ck_assert_int_eq(xf_xenbus_req_done(xb, id), -XF_ESRCH);
 }
 END_TEST
 
@@ -483,7 +485,7 @@ START_TEST(test_reconnect)
     ck_assert_int_eq(xf_xenbus_watch_add(xb, "device", "w", NULL, NULL, &w, SOON(5000)), 0);
     uint32_t lost = submit_read("lost");
     ck_assert_int_eq(xf_xenbus_reconnect(xb, SOON(5000)), 0);
-    ck_assert_int_eq(xf_xenbus_req_reply(xb, lost, NULL, NULL), -XF_EIO);
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, lost, NULL, NULL), -XF_ECONNRESET);
     xf_xenbus_req_release(xb, lost);
     ck_assert_int_eq(xf_xenbus_read(xb, 0, "again", buf, sizeof(buf), &len, SOON(5000)), 0);
     ck_assert_uint_eq(len, 2000);
@@ -528,6 +530,355 @@ START_TEST(test_reconnect_recovers_broken)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * Liveness (issue 13): local codes apart from the server's, bounded
+ * processing, resets the server starts, a dead link, watch identity.
+ */
+START_TEST(test_codes_distinct)
+{
+    /* A server answering EBUSY or EINVAL is a completed request with that
+     * result; "not completed" and "no such request" are other codes. */
+    struct xsd_sockmsg h;
+    uint32_t a = submit_read("a"), b = submit_read("b");
+
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, a, NULL, NULL), -XF_ENODATA);
+    ck_assert_int_eq(xf_xenbus_req_release(xb, a), -XF_ENODATA);
+    fake_expect(&h, pl);
+    fake_error(&h, "EBUSY");
+    fake_expect(&h, pl);
+    fake_error(&h, "EINVAL");
+    pump();
+    ck_assert_int_eq(xf_xenbus_req_done(xb, a), 1);
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, a, NULL, NULL), -XF_EBUSY);
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, b, NULL, NULL), -XF_EINVAL);
+    ck_assert_int_eq(xf_xenbus_req_release(xb, a), 0);
+    ck_assert_int_eq(xf_xenbus_req_release(xb, b), 0);
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, a, NULL, NULL), -XF_ESRCH);
+    ck_assert_int_eq(xf_xenbus_req_release(xb, b), -XF_ESRCH);
+    ck_assert_int_eq(xf_xenbus_req_cancel(xb, b), -XF_ESRCH);
+    ck_assert_int_eq(xf_xenbus_req_wait(xb, b, SOON(10)), -XF_ESRCH);
+    /* oxenstored's quota error through the wire. */
+    uint32_t c = submit_read("c");
+    fake_expect(&h, pl);
+    fake_error(&h, "EQUOTA");
+    pump();
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, c, NULL, NULL), -XF_ENOSPC);
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+}
+END_TEST
+
+START_TEST(test_budget_bounds_and_rearms)
+{
+    /* 12 events then the reply, all in the ring under one notification.
+     * One process call takes 4 (the budget); the store port's handler,
+     * called once by one upcall, raises its event again until all is in,
+     * without another notification from the server. */
+    struct xf_xenbus_config cfg = { .process_budget = 4 };
+    struct xf_xenbus_iov iov = { "k", 2 };
+    struct xsd_sockmsg h;
+    uint32_t id;
+
+    xf_xenbus_destroy(xb);
+    xb_up(&cfg);
+    ck_assert_int_eq(xf_xenbus_submit(xb, XS_READ, 0, &iov, 1, on_done, &cb_calls, &id), 0);
+    fake_expect(&h, pl);
+    for (int i = 0; i < 12; i++)
+        fake_event("/x", "nobody");
+    fake_reply(&h, "hi", 2);
+    fake_pump();
+    ck_assert_uint_eq(fk->out_len, 0);
+    ck_assert_int_eq(xf_xenbus_process(xb), 0);
+    ck_assert_int_eq(cb_calls, 0);
+    ck_assert_int_eq(xf_xenbus_req_done(xb, id), 0);
+    xf_plat_wait(SOON(1000));
+    ck_assert_int_eq(cb_calls, 1);
+    ck_assert_uint_eq(cb_id, id);
+    ck_assert_uint_eq(xf_xenbus_outstanding(xb), 0);
+}
+END_TEST
+
+static void script_watch_ok(void)
+{
+    struct xsd_sockmsg h;
+    char p[XENSTORE_PAYLOAD_MAX + 1];
+
+    fake_expect_t(&h, p);
+    ck_assert_uint_eq(h.type, XS_WATCH);
+    fake_reply(&h, "OK", 3);
+}
+
+/* Take the two requests the context sends after a reset, whatever their
+ * order: the watch's registration and a READ. */
+static void expect_rewatch_and_read(struct xsd_sockmsg *watch, struct xsd_sockmsg *read)
+{
+    struct xsd_sockmsg h;
+
+    for (int n = 0; n < 2; n++) {
+        fake_expect(&h, pl);
+        if (h.type == XS_WATCH) {
+            ck_assert_str_eq(pl, "device");
+            ck_assert_str_eq(pl + strlen(pl) + 1, "w");
+            *watch = h;
+        } else {
+            ck_assert_uint_eq(h.type, XS_READ);
+            ck_assert_str_eq(pl, "after");
+            *read = h;
+        }
+    }
+}
+
+START_TEST(test_server_reset_seen)
+{
+    /* The server sets connection to RECONNECT on its own, mid-reply, and
+     * later back to CONNECTED at indices of its choosing. */
+    volatile struct xenstore_domain_interface *i = fk->intf;
+    struct xf_xenbus_watch *w;
+    struct xsd_sockmsg h, hw = { 0 }, hr = { 0 };
+    char buf[64];
+    unsigned flags;
+
+    i->server_features = XENSTORE_SERVER_FEATURE_RECONNECTION;
+    fake_run(script_watch_ok);
+    ck_assert_int_eq(xf_xenbus_watch_add(xb, "device", "w", NULL, NULL, &w, SOON(5000)), 0);
+    fake_join();
+    uint32_t id = submit_read("inflight");
+    fake_expect(&h, pl);
+    struct xsd_sockmsg part = { .type = XS_READ, .req_id = h.req_id, .len = 100 };
+    fake_raw(&part, 8);                 /* half a header */
+    fake_pump();
+    xf_xenbus_process(xb);
+    ck_assert_int_eq(xf_xenbus_req_done(xb, id), 0);
+
+    i->connection = XENSTORE_RECONNECT;
+    xf_sim_evtchn_send(sim, 0, fk->port);
+    xf_xenbus_process(xb);
+    ck_assert_int_eq(xf_xenbus_status(xb), -XF_ENOTCONN);
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, id, NULL, NULL), -XF_ECONNRESET);
+    ck_assert_uint_eq(xf_xenbus_resets(xb), 1);
+    uint32_t id2 = submit_read("after");         /* waits for the reset */
+
+    fk->in_len = fk->out_len = 0;
+    i->req_cons = i->req_prod = 0x40000000u;
+    i->rsp_cons = i->rsp_prod = 0x80000000u;
+    i->connection = XENSTORE_CONNECTED;
+    xf_sim_evtchn_send(sim, 0, fk->port);
+    expect_rewatch_and_read(&hw, &hr);
+    ck_assert_int_eq(xf_xenbus_status(xb), -XF_ENOTCONN);   /* watch not back yet */
+    fake_reply(&hw, "OK", 3);
+    fake_reply(&hr, "v", 1);
+    pump();
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, id2, NULL, NULL), 1);
+    /* The watch says events were lost. */
+    ck_assert_int_eq(xf_xenbus_watch_next(xb, w, buf, sizeof(buf), NULL, &flags), 1);
+    ck_assert_uint_eq(flags, XF_XENBUS_EV_OVERFLOW);
+    ck_assert_str_eq(buf, "device");
+    ck_assert_uint_eq(xf_xenbus_resets(xb), 1);
+}
+END_TEST
+
+START_TEST(test_server_reset_unseen)
+{
+    /* The whole reset happens between two looks of ours: connection is
+     * back at CONNECTED, but the indices only we write were rewritten. */
+    volatile struct xenstore_domain_interface *i = fk->intf;
+    struct xsd_sockmsg h;
+
+    i->server_features = XENSTORE_SERVER_FEATURE_RECONNECTION;
+    uint32_t id = submit_read("inflight");
+    fake_expect(&h, pl);
+    struct xsd_sockmsg part = { .type = XS_READ, .req_id = h.req_id, .len = 100 };
+    fake_raw(&part, sizeof(part));
+    fake_raw(pl, 10);                   /* a header and part of the payload */
+    fake_pump();
+    xf_xenbus_process(xb);
+    ck_assert_int_eq(xf_xenbus_req_done(xb, id), 0);
+
+    fk->in_len = fk->out_len = 0;
+    i->req_cons = i->req_prod = 0x1000u;
+    i->rsp_cons = i->rsp_prod = 0x2000u;
+    xf_sim_evtchn_send(sim, 0, fk->port);
+    xf_xenbus_process(xb);
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, id, NULL, NULL), -XF_ECONNRESET);
+    ck_assert_uint_eq(xf_xenbus_resets(xb), 1);
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+    /* The streams start again at a message boundary. */
+    uint32_t id2 = submit_read("fresh");
+    fake_expect(&h, pl);
+    ck_assert_str_eq(pl, "fresh");
+    fake_reply(&h, "ok", 2);
+    pump();
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, id2, NULL, NULL), 2);
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+}
+END_TEST
+
+START_TEST(test_server_reset_keeps_unsent)
+{
+    /* At the reset one request is in the ring and two are queued behind
+     * it (the ring is full), the queue wrapping round its array: the sent
+     * one is lost, the other two go out after the reset, once each, in
+     * order. */
+    struct xf_xenbus_config cfg = { .max_outstanding = 4 };
+    volatile struct xenstore_domain_interface *i = fk->intf;
+    static char v[1001];
+    struct xsd_sockmsg h;
+    uint32_t w, b, c;
+
+    xf_xenbus_destroy(xb);
+    xb_up(&cfg);
+    i->server_features = XENSTORE_SERVER_FEATURE_RECONNECTION;
+    for (int n = 0; n < 2; n++) {
+        uint32_t id = submit_read("r");
+        fake_expect(&h, pl);
+        fake_reply(&h, "x", 1);
+        pump();
+        ck_assert_int_eq(xf_xenbus_req_release(xb, id), 0);
+    }
+    memset(v, 'w', sizeof(v));
+    struct xf_xenbus_iov iov[2] = { { "data/w", 7 }, { v, sizeof(v) } };
+    ck_assert_int_eq(xf_xenbus_submit(xb, XS_WRITE, 0, iov, 2, NULL, NULL, &w), 0);
+    ck_assert_uint_eq(i->req_prod - i->req_cons, XENSTORE_RING_SIZE);   /* exactly full */
+    b = submit_read("b");
+    c = submit_read("c");
+
+    fk->in_len = fk->out_len = 0;
+    i->req_cons = i->req_prod = 0x3000u;
+    i->rsp_cons = i->rsp_prod = 0x3000u;
+    xf_sim_evtchn_send(sim, 0, fk->port);
+    xf_xenbus_process(xb);
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, w, NULL, NULL), -XF_ECONNRESET);
+    ck_assert_int_eq(xf_xenbus_req_done(xb, b), 0);
+    ck_assert_int_eq(xf_xenbus_req_done(xb, c), 0);
+    fake_expect(&h, pl);
+    ck_assert_str_eq(pl, "b");
+    fake_reply(&h, "B", 1);
+    fake_expect(&h, pl);
+    ck_assert_str_eq(pl, "c");
+    fake_reply(&h, "C", 1);
+    pump();
+    ck_assert_uint_eq(fk->in_len, 0);
+    const char *data;
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, b, &data, NULL), 1);
+    ck_assert_str_eq(data, "B");
+    ck_assert_int_eq(xf_xenbus_req_reply(xb, c, &data, NULL), 1);
+    ck_assert_str_eq(data, "C");
+    ck_assert_uint_eq(xf_xenbus_resets(xb), 1);
+}
+END_TEST
+
+START_TEST(test_dead_link)
+{
+    /* A silent server: every read times out, none for want of a slot, and
+     * after three the status says the link is dead, until it speaks. */
+    struct xf_xenbus_config cfg = { .max_outstanding = 2 };
+    struct xsd_sockmsg h[5];
+    char buf[16], path[16];
+
+    xf_xenbus_destroy(xb);
+    xb_up(&cfg);
+    for (int n = 0; n < 5; n++) {
+        snprintf(path, sizeof(path), "data/%d", n);
+        ck_assert_int_eq(xf_xenbus_read(xb, 0, path, buf, sizeof(buf), NULL, SOON(30)),
+                         -XF_ETIMEDOUT);
+        ck_assert_int_eq(xf_xenbus_status(xb), n >= 2 ? -XF_ETIMEDOUT : 0);
+    }
+    /* Remembered by id, 2 per slot: the oldest was forgotten. */
+    ck_assert_uint_eq(xf_xenbus_outstanding(xb), 4);
+    for (int n = 0; n < 5; n++)
+        fake_expect(&h[n], pl);
+    for (int n = 1; n < 5; n++)
+        fake_reply(&h[n], "late", 4);
+    pump();
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+    ck_assert_uint_eq(xf_xenbus_outstanding(xb), 0);
+}
+END_TEST
+
+static int wcb_calls;
+static struct xf_xenbus_watch *wcb_w;
+
+static void wcb(struct xf_xenbus *x, struct xf_xenbus_watch *w, void *arg)
+{
+    (void)x;
+    (void)arg;
+    wcb_calls++;
+    wcb_w = w;
+}
+
+static void script_watch_refused_then_ok(void)
+{
+    struct xsd_sockmsg h;
+    char p[XENSTORE_PAYLOAD_MAX + 1];
+
+    fake_expect_t(&h, p);
+    ck_assert_uint_eq(h.type, XS_WATCH);
+    fake_event("data/a", "t");          /* the initial event, before the reply */
+    fake_error(&h, "EACCES");
+    fake_expect_t(&h, p);
+    ck_assert_uint_eq(h.type, XS_WATCH);
+    fake_event("data/a", "t");
+    fake_reply(&h, "OK", 3);
+}
+
+START_TEST(test_watch_cb_only_once_registered)
+{
+    /* A watch the server refuses is freed without its callback ever having
+     * seen it; one it accepts gets its callback for the initial event. */
+    struct xf_xenbus_watch *w;
+
+    fake_run(script_watch_refused_then_ok);
+    ck_assert_int_eq(xf_xenbus_watch_add(xb, "data/a", "t", wcb, NULL, &w, SOON(5000)),
+                     -XF_EACCES);
+    ck_assert_int_eq(wcb_calls, 0);
+    ck_assert_uint_eq(xf_xenbus_watch_count(xb), 0);
+    ck_assert_int_eq(xf_xenbus_watch_add(xb, "data/a", "t", wcb, NULL, &w, SOON(5000)), 0);
+    ck_assert_int_eq(wcb_calls, 1);
+    ck_assert_ptr_eq(wcb_w, w);
+    ck_assert_uint_eq(xf_xenbus_watch_pending(w), 1);
+    fake_join();
+}
+END_TEST
+
+static void script_stale_events(void)
+{
+    struct xsd_sockmsg h, unw;
+    char p[XENSTORE_PAYLOAD_MAX + 1];
+
+    fake_expect_t(&h, p);
+    ck_assert_uint_eq(h.type, XS_WATCH);
+    fake_reply(&h, "OK", 3);
+    fake_expect_t(&unw, p);
+    ck_assert_uint_eq(unw.type, XS_UNWATCH);     /* not answered in time */
+    fake_expect_t(&h, p);
+    ck_assert_uint_eq(h.type, XS_WATCH);         /* the new watch, same token */
+    fake_event("a/stale", "tok");               /* the old registration's */
+    fake_reply(&unw, "OK", 3);
+    fake_event("a", "tok");                     /* the new one's initial event */
+    fake_event("elsewhere/x", "tok");           /* not below the watched path */
+    fake_reply(&h, "OK", 3);
+}
+
+START_TEST(test_stale_events_not_for_new_watch)
+{
+    struct xf_xenbus_watch *w1, *w2;
+    char buf[64];
+    unsigned flags;
+
+    fake_run(script_stale_events);
+    ck_assert_int_eq(xf_xenbus_watch_add(xb, "a", "tok", NULL, NULL, &w1, SOON(5000)), 0);
+    ck_assert_int_eq(xf_xenbus_watch_remove(xb, w1, SOON(100)), -XF_ETIMEDOUT);
+    ck_assert_uint_eq(xf_xenbus_watch_count(xb), 0);
+    ck_assert_int_eq(xf_xenbus_watch_add(xb, "a", "tok", NULL, NULL, &w2, SOON(5000)), 0);
+    ck_assert_uint_eq(xf_xenbus_watch_pending(w2), 1);
+    ck_assert_int_eq(xf_xenbus_watch_next(xb, w2, buf, sizeof(buf), NULL, &flags), 1);
+    ck_assert_str_eq(buf, "a");
+    ck_assert_uint_eq(flags, 0);
+    fake_join();
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
     char buf[8];
@@ -539,8 +890,9 @@ START_TEST(test_bad_arguments)
                      -XF_EINVAL);
     ck_assert_int_eq(xf_xenbus_read(xb, 0, "", buf, sizeof(buf), NULL, 0), -XF_EINVAL);
     ck_assert_int_eq(xf_xenbus_read(xb, 0, NULL, buf, sizeof(buf), NULL, 0), -XF_EINVAL);
-    ck_assert_int_eq(xf_xenbus_req_done(xb, 12345), -XF_EINVAL);
-    ck_assert_int_eq(xf_xenbus_req_release(xb, 0), -XF_EINVAL);
+    ck_assert_int_eq(xf_xenbus_req_done(xb, 12345), -XF_ESRCH);
+    ck_assert_int_eq(xf_xenbus_req_release(xb, 0), -XF_ESRCH);
+    ck_assert_int_eq(xf_xenbus_req_done(NULL, 12345), -XF_EINVAL);
     const char *bad[] = { "x0" };
     ck_assert_int_eq(xf_xenbus_set_perms(xb, 0, "a", bad, 1, 0), -XF_EINVAL);
     const char *bad2[] = { "r70000" };
@@ -580,6 +932,14 @@ static Suite *suite(void)
     tcase_add_test(tc, test_reconnect);
     tcase_add_test(tc, test_reconnect_unsupported);
     tcase_add_test(tc, test_reconnect_recovers_broken);
+    tcase_add_test(tc, test_codes_distinct);
+    tcase_add_test(tc, test_budget_bounds_and_rearms);
+    tcase_add_test(tc, test_server_reset_seen);
+    tcase_add_test(tc, test_server_reset_unseen);
+    tcase_add_test(tc, test_server_reset_keeps_unsent);
+    tcase_add_test(tc, test_dead_link);
+    tcase_add_test(tc, test_watch_cb_only_once_registered);
+    tcase_add_test(tc, test_stale_events_not_for_new_watch);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
     return s;

@@ -581,6 +581,99 @@ START_TEST(test_hostile_silent)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * Liveness (issue 13) against the simulated xenstored's hostile modes.
+ */
+START_TEST(test_hostile_event_flood)
+{
+    /* Watch events for nobody, as fast as they are taken: the helpers'
+     * replies still come through, and nothing hangs. */
+    char buf[64];
+
+    xf_xsd_misbehave(xsd, XF_XSD_EVENT_FLOOD, 0);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(xf_xenbus_write(xb, 0, "data/f", "v", 1, T5), 0);
+        ck_assert_int_eq(xf_xenbus_read(xb, 0, "data/f", buf, sizeof(buf), NULL, T5), 0);
+    }
+    ck_assert_uint_gt(xf_xsd_flood_events(xsd), 0);
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+    /* A silent flood (no replies at all): the deadline. */
+    xf_xsd_misbehave(xsd, XF_XSD_HONEST, 0);
+    ck_assert_int_eq(xf_xenbus_read(xb, 0, "data/f", buf, sizeof(buf), NULL, T5), 0);
+}
+END_TEST
+
+START_TEST(test_hostile_spontaneous_reset)
+{
+    struct xf_xenbus_watch *w;
+    char buf[64];
+    unsigned flags;
+    int got_overflow = 0, got_other = 0;
+
+    ck_assert_int_eq(xf_xenbus_watch_add(xb, "data/r", "rw", NULL, NULL, &w, T5), 0);
+    expect_event(w, "data/r");
+    ck_assert_int_eq(xf_xenbus_write(xb, 0, "data/keep", "1", 1, T5), 0);
+    xf_xsd_misbehave(xsd, XF_XSD_SPONTANEOUS_RESET, 1);
+    /* The request in flight is lost with the reset: said so, at once. */
+    ck_assert_int_eq(xf_xenbus_read(xb, 0, "data/keep", buf, sizeof(buf), NULL, T5),
+                     -XF_ECONNRESET);
+    ck_assert_uint_eq(xf_xsd_server_resets(xsd), 1);
+    ck_assert_uint_eq(xf_xenbus_resets(xb), 1);
+    /* The connection works again; the watch is registered again. */
+    ck_assert_int_eq(xf_xenbus_read(xb, 0, "data/keep", buf, sizeof(buf), NULL, T5), 0);
+    ck_assert_uint_eq(xf_xsd_watch_count(xsd), 1);
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+    /* Its reader learns that events were lost (the marker stands for the
+     * re-registration's initial event too). */
+    while (xf_xenbus_watch_next(xb, w, buf, sizeof(buf), NULL, &flags) == 1) {
+        if (flags & XF_XENBUS_EV_OVERFLOW)
+            got_overflow++;
+        else
+            got_other++;
+    }
+    ck_assert_int_eq(got_overflow, 1);
+    ck_assert_int_eq(got_other, 0);
+    ck_assert_str_eq(buf, "data/r");
+    char p[128];
+    abs_path(p, sizeof(p), "data/r/x");
+    ck_assert_int_eq(xf_xsd_write(xsd, p, "1", 1), 0);
+    expect_event(w, "data/r/x");
+    /* Between requests too. */
+    xf_xsd_server_reset(xsd);
+    ck_assert_int_eq(xf_xenbus_read(xb, 0, "data/keep", buf, sizeof(buf), NULL, T5), 0);
+    ck_assert_uint_eq(xf_xenbus_resets(xb), 2);
+}
+END_TEST
+
+START_TEST(test_hostile_silent_dead_link)
+{
+    char buf[64];
+
+    xf_xsd_misbehave(xsd, XF_XSD_SILENT, 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(xf_xenbus_read(xb, 0, "data", buf, sizeof(buf), NULL, SOON(50)),
+                         -XF_ETIMEDOUT);
+    ck_assert_int_eq(xf_xenbus_status(xb), -XF_ETIMEDOUT);
+    /* Timeouts never run out of slots (16 of them, 40 timeouts). */
+    for (int i = 0; i < 40; i++)
+        ck_assert_int_eq(xf_xenbus_read(xb, 0, "data", buf, sizeof(buf), NULL, SOON(2)),
+                         -XF_ETIMEDOUT);
+    /* The way out: a reconnection (the server still does those). */
+    ck_assert_int_eq(xf_xenbus_reconnect(xb, T5), 0);
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+    xf_xsd_misbehave(xsd, XF_XSD_HONEST, 0);
+    ck_assert_int_eq(xf_xenbus_write(xb, 0, "data/s", "1", 1, T5), 0);
+    /* And a server that comes back by itself ends it too. */
+    xf_xsd_misbehave(xsd, XF_XSD_SILENT, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(xf_xenbus_read(xb, 0, "data", buf, sizeof(buf), NULL, SOON(50)),
+                         -XF_ETIMEDOUT);
+    ck_assert_int_eq(xf_xenbus_status(xb), -XF_ETIMEDOUT);
+    ck_assert_int_eq(xf_xenbus_read(xb, 0, "data/s", buf, sizeof(buf), NULL, T5), 0);
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+}
+END_TEST
+
 START_TEST(test_split_writes)
 {
     static char v[1500], r[1600];
@@ -830,6 +923,87 @@ START_TEST(test_state_machine)
 }
 END_TEST
 
+START_TEST(test_rewriting_backend)
+{
+    /* The backend writes InitWait again before every request is served:
+     * waiting for Connected ends at the deadline. */
+    struct xf_xenbus_dev dev;
+    XenbusState s;
+    char p[160];
+
+    make_device();
+    ck_assert_int_eq(xf_xenbus_dev_init(xb, &dev, "vif", "0", T5), 0);
+    snprintf(p, sizeof(p), "%s/state", be_dir);
+    ck_assert_int_eq(xf_xsd_rewrite(xsd, p, "2", 1), 0);
+    uint64_t t0 = xf_plat_now_ns();
+    ck_assert_int_eq(xf_xenbus_dev_wait_backend(xb, &dev,
+                                                XF_XENBUS_STATE_BIT(XenbusStateConnected), &s,
+                                                SOON(300)), -XF_ETIMEDOUT);
+    ck_assert_uint_ge(xf_plat_now_ns() - t0, 300 * MS_NS);
+    ck_assert_uint_lt(xf_plat_now_ns() - t0, 3 * SEC_NS);
+    ck_assert_int_eq(s, XenbusStateInitWait);
+    ck_assert_int_eq(xf_xsd_rewrite(xsd, NULL, NULL, 0), 0);
+    ck_assert_int_eq(xf_xenbus_status(xb), 0);
+}
+END_TEST
+
+START_TEST(test_device_failed_calls_change_nothing)
+{
+    struct xf_xenbus_dev dev, copy;
+    char p[192], nb[160];
+
+    make_device();
+    ck_assert_int_eq(xf_xenbus_dev_init(xb, &dev, "vif", "0", T5), 0);
+    copy = dev;
+    /* A device that does not exist leaves dev as it was. */
+    ck_assert_int_eq(xf_xenbus_dev_init(xb, &dev, "vif", "1", T5), -XF_ENOENT);
+    ck_assert_int_eq(memcmp(&dev, &copy, sizeof(dev)), 0);
+    /* The toolstack moves the backend, with a bad backend-id: reconnect
+     * fails and the device still names the old backend and domain. */
+    snprintf(nb, sizeof(nb), "/local/domain/0/backend/vif/%u/9", guest);
+    snprintf(p, sizeof(p), "%s/backend", fe_dir);
+    ck_assert_int_eq(xf_xsd_write(xsd, p, nb, strlen(nb)), 0);
+    snprintf(p, sizeof(p), "%s/backend-id", fe_dir);
+    ck_assert_int_eq(xf_xsd_write(xsd, p, "70000", 5), 0);
+    ck_assert_int_eq(xf_xenbus_dev_reconnect(xb, &dev, T5), -XF_EINVAL);
+    ck_assert_int_eq(memcmp(&dev, &copy, sizeof(dev)), 0);
+    ck_assert_int_eq(xf_xenbus_dev_init(xb, &dev, "vif", "0", T5), -XF_EINVAL);
+    ck_assert_int_eq(memcmp(&dev, &copy, sizeof(dev)), 0);
+    /* A bad backend path, same. */
+    ck_assert_int_eq(xf_xsd_write(xsd, p, "0", 1), 0);
+    snprintf(p, sizeof(p), "%s/backend", fe_dir);
+    ck_assert_int_eq(xf_xsd_write(xsd, p, "relative/path", 13), 0);
+    ck_assert_int_eq(xf_xenbus_dev_reconnect(xb, &dev, T5), -XF_EINVAL);
+    ck_assert_int_eq(memcmp(&dev, &copy, sizeof(dev)), 0);
+}
+END_TEST
+
+START_TEST(test_wait_backend_token_is_its_own)
+{
+    /* The caller holds watches with the tokens the library would pick:
+     * waiting for the backend still works, and theirs are untouched. */
+    struct xf_xenbus_dev dev;
+    struct xf_xenbus_watch *w[3];
+    XenbusState s;
+    char tok[32];
+
+    make_device();
+    ck_assert_int_eq(xf_xenbus_dev_init(xb, &dev, "vif", "0", T5), 0);
+    for (int i = 0; i < 3; i++) {
+        snprintf(tok, sizeof(tok), "xf-xenbus-wait-%d", i);
+        ck_assert_int_eq(xf_xenbus_watch_add(xb, "data", tok, NULL, NULL, &w[i], T5), 0);
+    }
+    set_be_state(XenbusStateInitWait);
+    ck_assert_int_eq(xf_xenbus_dev_wait_backend(xb, &dev,
+                                                XF_XENBUS_STATE_BIT(XenbusStateInitWait), &s,
+                                                T5), 0);
+    ck_assert_int_eq(s, XenbusStateInitWait);
+    ck_assert_uint_eq(xf_xenbus_watch_count(xb), 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(xf_xenbus_watch_remove(xb, w[i], T5), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("xenbus-xsd");
@@ -859,6 +1033,12 @@ static Suite *suite(void)
     tcase_add_test(tc, test_split_writes);
     tcase_add_test(tc, test_device_helpers);
     tcase_add_test(tc, test_state_machine);
+    tcase_add_test(tc, test_hostile_event_flood);
+    tcase_add_test(tc, test_hostile_spontaneous_reset);
+    tcase_add_test(tc, test_hostile_silent_dead_link);
+    tcase_add_test(tc, test_rewriting_backend);
+    tcase_add_test(tc, test_device_failed_calls_change_nothing);
+    tcase_add_test(tc, test_wait_backend_token_is_its_own);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -44,5 +44,6 @@
 #define XF_ENOTCONN   XEN_ENOTCONN
 #define XF_ETIMEDOUT  XEN_ETIMEDOUT
 #define XF_EPROTO     71 /* not in Xen's list; Linux's value */
+#define XF_ECONNRESET 104 /* not in Xen's list; Linux's value (libxenbus: lost in a reset) */
 
 #endif /* XENFRONT_ERRNO_H */

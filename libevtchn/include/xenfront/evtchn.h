@@ -231,6 +231,17 @@ int xf_evtchn_mask(struct xf_evtchn *ec, evtchn_port_t port);
  * such an event is pending. Errors: -XF_EINVAL, -XF_ENOTCONN, Xen's. */
 int xf_evtchn_unmask(struct xf_evtchn *ec, evtchn_port_t port);
 
+/*
+ * Raise an owned port's event again locally, as if the peer had sent it:
+ * its pending bit is set and, unless it is masked, an upcall raised (one
+ * EVTCHNOP_unmask), so its handler runs again at the next dispatch. For a
+ * handler that stops with work left, doing bounded work per call, so the
+ * rest is not left waiting for an event the peer already sent.
+ * Context: any, including the port's own handler. Returns 0, -XF_EINVAL,
+ * -XF_ENOTCONN, or Xen's error.
+ */
+int xf_evtchn_raise(struct xf_evtchn *ec, evtchn_port_t port);
+
 /* Is the port masked? 1 or 0, or -XF_EINVAL / -XF_ENOTCONN. */
 int xf_evtchn_is_masked(const struct xf_evtchn *ec, evtchn_port_t port);
 

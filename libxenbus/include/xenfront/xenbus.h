@@ -24,14 +24,48 @@
  *
  * Deadlines are absolute times of xf_plat_now_ns(); 0 means "now plus the
  * context's default timeout" (config.timeout_ms). A helper that times out
- * cancels its request: the reply, if it ever comes, is discarded.
+ * cancels its request: the reply, if it ever comes, is discarded. Every
+ * helper reads the clock on every round of its work, however fast the
+ * server answers (a store that answers at once, a backend rewriting its
+ * state without pause): past its deadline it returns -XF_ETIMEDOUT, and
+ * starts no request.
+ *
+ * Liveness against a hostile server:
+ *  - bounded work: one xf_xenbus_process() call takes at most
+ *    config.process_budget messages from the server; the rest waits for the
+ *    next call (the ring transport raises its event again for it, helpers
+ *    go on without blocking), so a server that never lets the stream run
+ *    dry cannot keep the event handler or a helper from returning;
+ *  - a dead link is reported: after 3 request deadlines in a row passed
+ *    with not one byte from the server, xf_xenbus_status() says
+ *    -XF_ETIMEDOUT, until a byte arrives or xf_xenbus_reconnect() succeeds;
+ *    the ways out are xf_xenbus_reconnect() and xf_xenbus_destroy(). An
+ *    abandoned request gives its slot back at once (a small table
+ *    remembers its id, 2 per slot, oldest forgotten first), so timeouts do
+ *    not use up the slots;
+ *  - a reset the server starts on its own (connection set to
+ *    XENSTORE_RECONNECT and back, or the guest's ring indices rewritten,
+ *    which xenstore-ring.txt allows only the guest to ask for) is handled:
+ *    requests in flight (any byte of them sent) fail with -XF_ECONNRESET,
+ *    those not begun are sent after it, partial messages are dropped,
+ *    every watch gets an overflow marker (events were lost) and is
+ *    registered again (with its initial event), xf_xenbus_status() says
+ *    -XF_ENOTCONN until that is done, and xf_xenbus_resets() counts it.
  *
  * Errors are negative <xenfront/errno.h> values. xenstored's error strings
  * (xs_wire.h's xsd_errors[]) come back as the matching -XF_E*: -XF_ENOENT,
  * -XF_EACCES, -XF_EEXIST, -XEN_EISDIR, -XF_EINVAL, -XF_ENOMEM, -XF_ENOSPC,
  * -XF_EIO, -XF_ENOTEMPTY, -XF_ENOSYS, -XF_EROFS, -XF_EBUSY, -XF_EAGAIN,
- * -XF_EISCONN, -XF_E2BIG, -XF_EPERM; an unknown string gives -XF_EIO.
- * The library's own:
+ * -XF_EISCONN, -XF_E2BIG, -XF_EPERM; oxenstored's "EQUOTA" (a quota
+ * exceeded) gives -XF_ENOSPC, as C xenstored answers most quotas; an
+ * unknown string gives -XF_EIO.
+ * The library's own (the request functions' local states use codes no
+ * server string maps to, so a server's answer is never taken for one):
+ *   -XF_ESRCH     no such request (unknown id, released or cancelled);
+ *   -XF_ENODATA   the request has not completed yet;
+ *   -XF_ECONNRESET the request was lost in a reset of the connection (the
+ *                 server's own, or xf_xenbus_reconnect()): its effect on the
+ *                 store is unknown;
  *   -XF_EINVAL    bad argument (NULL, empty path, bad permission string...);
  *   -XF_E2BIG     a request payload over XENSTORE_PAYLOAD_MAX (4096) bytes,
  *                 refused before anything is sent;
@@ -44,10 +78,10 @@
  *                 every outstanding request with -XF_EPROTO; malformed
  *                 contents of one well-framed reply (an unterminated string
  *                 where one is required) fail only that request;
- *   -XF_ENOTCONN  the connection is broken, or being reconnected;
- *   -XF_EIO       the request was lost in a reconnection (see
- *                 xf_xenbus_reconnect());
- *   -XF_ETIMEDOUT the deadline passed.
+ *   -XF_ENOTCONN  the connection is broken, or being reconnected; a
+ *                 request outstanding at destroy;
+ *   -XF_ETIMEDOUT the deadline passed (and, from xf_xenbus_status(), the
+ *                 link is dead: see above).
  *
  * Concurrency. A context is used by one CPU at a time; the caller
  * serialises calls, except that the event handler (xf_xenbus_process(),
@@ -91,6 +125,8 @@ struct xf_xenbus_config {
     uint32_t watch_queue_events;/* events queued per watch: 0 -> 64            */
     uint32_t watch_queue_bytes; /* bytes of paths queued per watch: 0 -> 4096  */
     uint32_t timeout_ms;        /* deadline 0 in the helpers: 0 -> 10000 ms    */
+    uint32_t process_budget;    /* messages per xf_xenbus_process(): 0 -> 64,
+                                   at most 4096                                */
 };
 
 /*
@@ -143,28 +179,43 @@ int xf_xenbus_quiesce(struct xf_xenbus *xb, uint64_t deadline_ns);
 void xf_xenbus_destroy(struct xf_xenbus *xb);
 
 /*
- * Connection status: 0 connected, -XF_ENOTCONN reconnecting,
- * -XF_EPROTO / -XF_EIO broken (why).
+ * Connection status: 0 connected; -XF_ENOTCONN reconnecting (ours, or a
+ * reset the server started, until every watch is registered again);
+ * -XF_ETIMEDOUT the link is dead (3 deadlines in a row with no byte from the
+ * server; xf_xenbus_reconnect() or xf_xenbus_destroy() are the ways out, a
+ * byte from the server ends it); -XF_EPROTO / -XF_EIO broken (why).
+ * Callable from an event handler.
  */
 int xf_xenbus_status(const struct xf_xenbus *xb);
+
+/* Resets the server made on its own (without xf_xenbus_reconnect()) seen so
+ * far; 0 for NULL. Callable from an event handler. */
+unsigned long xf_xenbus_resets(const struct xf_xenbus *xb);
 
 /*
  * The event handler's body: move bytes in both directions as far as the
  * transport allows, complete requests (running their callbacks), queue watch
- * events (running watch callbacks). Called by the ring's event handler; a
- * polling kernel calls it from its loop. Reentrancy-guarded. Returns 0, or
- * the connection's error once broken.
+ * events (running watch callbacks), at most config.process_budget messages
+ * from the server per call (nested calls included); more is left for the
+ * next call, and the ring's event handler then raises its event again so it
+ * is not forgotten. Called by the ring's event handler; a polling kernel
+ * calls it from its loop. Reentrancy-guarded. Returns 0, or the
+ * connection's error once broken.
  */
 int xf_xenbus_process(struct xf_xenbus *xb);
 
 /*
  * Ask the server to reset the connection (XENSTORE_RECONNECT on the ring,
  * if the server advertises it; a transport without the feature:
- * -XF_EOPNOTSUPP) and wait for it. Every outstanding request fails with
- * -XF_EIO (its effect on the store is unknown), open transactions are gone,
+ * -XF_EOPNOTSUPP) and wait for it. Every request the server has seen any
+ * byte of fails with -XF_ECONNRESET (its effect on the store is unknown;
+ * those not begun are sent after the reset), open transactions are gone,
  * and the context re-registers every watch it holds (each gets an initial
  * event, as on WATCH). This also recovers a connection broken by a protocol
- * violation. Not from a handler. -XF_ETIMEDOUT if the server never answers.
+ * violation. Not from a handler. -XF_ETIMEDOUT if the server never answers
+ * (what was in flight has failed all the same; the context stays
+ * reconnecting, -XF_ENOTCONN, until the server completes the reset: call
+ * again, or destroy).
  */
 int xf_xenbus_reconnect(struct xf_xenbus *xb, uint64_t deadline_ns);
 
@@ -198,7 +249,15 @@ int xf_xenbus_submit(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx,
                      const struct xf_xenbus_iov *iov, unsigned int niov,
                      xf_xenbus_done_fn *done, void *arg, uint32_t *id) XF_MUST_CHECK;
 
-/* 1 if the request has completed (reply or error), 0 if not; -XF_EINVAL for
+/*
+ * The request functions tell their own states from the server's answers:
+ * -XF_ESRCH "no such request" (an id not outstanding: unknown, released,
+ * cancelled) and -XF_ENODATA "not completed yet" are never the result of a
+ * request (no xenstored error string maps to them); -XF_EINVAL only for
+ * xb NULL. Callable from an event handler, except xf_xenbus_req_wait().
+ */
+
+/* 1 if the request has completed (reply or error), 0 if not; -XF_ESRCH for
  * an id that is not outstanding. */
 int xf_xenbus_req_done(const struct xf_xenbus *xb, uint32_t id);
 
@@ -206,31 +265,35 @@ int xf_xenbus_req_done(const struct xf_xenbus *xb, uint32_t id);
  * The result of a completed request: its reply payload (borrowed, valid until
  * xf_xenbus_req_release(); data[len] is always a NUL added by the library,
  * not part of the reply), and the return value: the payload length (>= 0),
- * or a negative error (xenstored's XS_ERROR mapped, -XF_EPROTO, -XF_EIO ...),
- * in which case *data is NULL and *len 0. -XF_EBUSY if not completed,
- * -XF_EINVAL for an unknown id. data and len may be NULL.
+ * or a negative error (xenstored's XS_ERROR mapped, -XF_EPROTO,
+ * -XF_ECONNRESET ...), in which case *data is NULL and *len 0. -XF_ENODATA
+ * if not completed (nothing written), -XF_ESRCH for an unknown id. data and
+ * len may be NULL.
  */
 int xf_xenbus_req_reply(const struct xf_xenbus *xb, uint32_t id, const char **data,
                         uint32_t *len);
 
-/* Free a completed request's slot (its reply is gone). -XF_EBUSY if not
- * completed, -XF_EINVAL for an unknown id. */
+/* Free a completed request's slot (its reply is gone). -XF_ENODATA if not
+ * completed, -XF_ESRCH for an unknown id. */
 int xf_xenbus_req_release(struct xf_xenbus *xb, uint32_t id);
 
 /*
  * Abandon a request, completed or not; its callback will not run. A request
- * not yet sent is dropped; one sent keeps its slot until its reply arrives
- * and is discarded (so a late reply is recognised, not a protocol error).
- * 0, or -XF_EINVAL for an unknown id.
+ * not yet sent is dropped; one sent gives its slot back at once, and its
+ * reply, if it ever comes, is recognised by its id and discarded (not a
+ * protocol error); one partly sent is finished first (the server would
+ * read what follows as its tail), then treated so. 0, or -XF_ESRCH for an
+ * unknown id.
  */
 int xf_xenbus_req_cancel(struct xf_xenbus *xb, uint32_t id);
 
 /* Wait (not from a handler) until the request completes: 0 or -XF_ETIMEDOUT
- * (the request is left outstanding), -XF_EINVAL. */
+ * (the deadline passed, checked even if it completed meanwhile; the request
+ * is left outstanding, done or not), -XF_ESRCH. */
 int xf_xenbus_req_wait(struct xf_xenbus *xb, uint32_t id, uint64_t deadline_ns);
 
 /* Requests outstanding (queued, in flight, completed but not released,
- * cancelled awaiting their reply). */
+ * cancelled awaiting their reply: those no longer hold a slot). */
 unsigned int xf_xenbus_outstanding(const struct xf_xenbus *xb);
 
 /* ------------------------------------------------------------------------
@@ -340,9 +403,16 @@ typedef void xf_xenbus_watch_fn(struct xf_xenbus *xb, struct xf_xenbus_watch *w,
  * Register a watch on path with token (unique in this context: -XF_EEXIST;
  * 1..XF_XENBUS_TOKEN_MAX bytes). The watch is recorded before XS_WATCH is
  * sent, so the initial event xenstored fires (and any event arriving before
- * the reply) is queued. Waits for the reply; on an error the watch is gone.
- * cb may be NULL (poll with xf_xenbus_watch_next()). *out valid until
- * xf_xenbus_watch_remove().
+ * the reply) is queued. Waits for the reply; on an error the watch is gone,
+ * and its callback never ran (events queue meanwhile, the callback waits
+ * for the reply: it runs once, from this call, before it returns 0, if
+ * events are queued by then). cb may be NULL (poll with
+ * xf_xenbus_watch_next()). *out valid until xf_xenbus_watch_remove().
+ * Events whose path is not the watched path or below it are dropped (they
+ * are a removed registration's, still in the stream, or a hostile
+ * server's); so are events for a token whose earlier watch is still being
+ * removed (its UNWATCH not yet answered), so a new watch never receives an
+ * old one's events.
  *
  * Queue: events are kept in arrival order with their paths, at most
  * watch_queue_events of them and watch_queue_bytes of path. On overflow the
@@ -358,7 +428,9 @@ int xf_xenbus_watch_add(struct xf_xenbus *xb, const char *path, const char *toke
 
 /* XS_UNWATCH and forget the watch (queued events discarded; late events for
  * its token are dropped). The watch is forgotten even if the server answers
- * with an error (returned) or the deadline passes. */
+ * with an error (returned) or the deadline passes (-XF_ETIMEDOUT; the token
+ * then stays reserved, its events dropped, until the server answers or the
+ * connection resets). */
 int xf_xenbus_watch_remove(struct xf_xenbus *xb, struct xf_xenbus_watch *w,
                            uint64_t deadline_ns);
 
@@ -430,7 +502,7 @@ int xf_xenbus_dev_list(struct xf_xenbus *xb, const char *type, char *buf, size_t
  * Fill dev for device/<type>/<id>: its "backend" (must be an absolute path
  * shorter than XF_XENBUS_PATH_MAX, else -XF_EINVAL) and "backend-id" (a
  * domid below DOMID_FIRST_RESERVED). dev->state is set from our state node
- * (Unknown if absent).
+ * (Unknown if absent). On any error *dev is left as it was.
  */
 int xf_xenbus_dev_init(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, const char *type,
                        const char *id, uint64_t deadline_ns);
@@ -455,10 +527,12 @@ int xf_xenbus_dev_switch(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, Xenbus
 
 /*
  * Wait until the backend's state is in mask (XF_XENBUS_STATE_BIT()s): a
- * watch on <backend>/state for the duration. Returns 0 and the state in *out
+ * watch on <backend>/state for the duration (token "xf-xenbus-wait-<n>",
+ * a number not in use by the caller's watches). Returns 0 and the state in *out
  * (may be NULL). If the backend goes to Closing or Closed (or its state node
  * vanishes) and mask does not include that state: -XF_ENOTCONN with *out set,
- * so the driver can follow it (xf_xenbus_dev_close()). -XF_ETIMEDOUT.
+ * so the driver can follow it (xf_xenbus_dev_close()). -XF_ETIMEDOUT at the
+ * deadline, however fast the store answers and the backend changes.
  */
 int xf_xenbus_dev_wait_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
                                uint32_t mask, XenbusState *out, uint64_t deadline_ns);
@@ -483,6 +557,9 @@ int xf_xenbus_dev_close(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
  * Reconnect after a close: re-read backend and backend-id (the toolstack may
  * have moved it), switch to Initialising, wait for the backend's InitWait.
  * The driver then publishes its rings and calls xf_xenbus_dev_connect().
+ * Both values are read and checked before anything is stored: if either is
+ * bad, or the switch fails, dev is unchanged; once the switch succeeded dev
+ * names the new backend (and its id), whatever the wait returns.
  */
 int xf_xenbus_dev_reconnect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
                             uint64_t deadline_ns);
@@ -492,7 +569,8 @@ int xf_xenbus_dev_reconnect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
  */
 
 /* xenstored's error string (len bytes, NUL optional) as a negative errno:
- * the table of xs_wire.h's xsd_errors[]; unknown: -XF_EIO. */
+ * the table of xs_wire.h's xsd_errors[], and oxenstored's "EQUOTA" as
+ * -XF_ENOSPC; unknown: -XF_EIO. */
 int xf_xenbus_error_from_string(const char *s, size_t len);
 
 #ifdef __cplusplus

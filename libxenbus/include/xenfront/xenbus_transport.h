@@ -45,6 +45,14 @@ struct xf_xenbus_transport_ops {
     int (*wait)(void *t, uint64_t deadline_ns, bool want_send);
     /* Release the transport (destroy). May be NULL. */
     void (*close)(void *t);
+    /* How many times the server reset the link without being asked (it
+     * set the ring's connection field itself, or rewrote what only we
+     * write): a counter the core compares with the value it last handled;
+     * it then fails what was in flight with -XF_ECONNRESET and registers
+     * the watches again. Resets started by reset() are not counted. The
+     * streams must restart on a message boundary. May be NULL (a
+     * transport whose server cannot do that). */
+    unsigned long (*resets)(void *t);
 };
 
 /*

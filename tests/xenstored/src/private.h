@@ -182,6 +182,10 @@ struct xf_xsd {
     unsigned mis_count;
 
     unsigned long requests, events_sent, events_dropped, reconnects;
+    unsigned long server_resets;       /* XF_XSD_SPONTANEOUS_RESET, xf_xsd_server_reset() */
+    unsigned long flood_events;        /* XF_XSD_EVENT_FLOOD */
+    char *rewrite_path, *rewrite_value;  /* xf_xsd_rewrite() */
+    size_t rewrite_len;
     unsigned broken;                   /* XENSTORE_ERROR_* once ignored */
 
     char *tool_data;                   /* the toolstack's captured reply */

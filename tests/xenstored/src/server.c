@@ -159,6 +159,8 @@ static bool can_write(struct xf_xsd *x)
                XENSTORE_RING_SIZE;
 }
 
+static void server_reset_locked(struct xf_xsd *x);
+
 static void consider_message(struct xf_xsd *x)
 {
     struct conn *conn = &x->conn;
@@ -166,6 +168,14 @@ static void consider_message(struct xf_xsd *x)
 
     if (x->mis == XF_XSD_SILENT && xsd_mis_take(x, XF_XSD_SILENT))
         return;
+    if (x->mis == XF_XSD_SPONTANEOUS_RESET && xsd_mis_take(x, XF_XSD_SPONTANEOUS_RESET)) {
+        server_reset_locked(x);
+        return;
+    }
+    /* The rewriting backend: its write (and the events it fires) comes
+     * before whatever the guest asked. */
+    if (x->rewrite_path != NULL)
+        (void)xsd_tool_write(x, x->rewrite_path, x->rewrite_value, x->rewrite_len);
     p = calloc(1, sizeof(*p));
     if (p == NULL)
         return;
@@ -288,6 +298,61 @@ static void check_reconnect(struct xf_xsd *x)
     x->reconnects++;
 }
 
+/* A reset the guest did not ask for (XF_XSD_SPONTANEOUS_RESET). */
+static void server_reset_locked(struct xf_xsd *x)
+{
+    struct xenstore_domain_interface *intf = x->intf;
+    struct conn *conn = &x->conn;
+
+    XF_WRITE_ONCE(intf->connection, XENSTORE_RECONNECT);
+    XF_MB();
+    xsd_conn_delete_all_watches(x, conn);
+    xsd_conn_delete_all_transactions(x, conn);
+    conn_free_buffered_data(x, conn);
+    XF_WRITE_ONCE(intf->req_cons, 0x100);
+    XF_WRITE_ONCE(intf->req_prod, 0x100);
+    XF_WRITE_ONCE(intf->rsp_cons, 0x100);
+    XF_WRITE_ONCE(intf->rsp_prod, 0x100);
+    memset(intf->req, 0xff, sizeof(intf->req));
+    memset(intf->rsp, 0xff, sizeof(intf->rsp));
+    XF_WRITE_ONCE(intf->error, XENSTORE_ERROR_NONE);
+    conn->ignored = false;
+    x->broken = 0;
+    XF_MB();
+    XF_WRITE_ONCE(intf->connection, XENSTORE_CONNECTED);
+    notify(x);
+    x->server_resets++;
+}
+
+/* XF_XSD_EVENT_FLOOD: one more event whenever nothing else waits. */
+static void flood(struct xf_xsd *x)
+{
+    static const char body[] = "/flood\0xf-xsd-flood";   /* both NULs sent */
+    struct xsd_sockmsg h = { .type = XS_WATCH_EVENT, .len = sizeof(body) };
+    struct out_msg *m;
+
+    if (x->mis != XF_XSD_EVENT_FLOOD || x->conn.out != NULL || x->conn.ignored)
+        return;
+    m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return;
+    m->bytes = malloc(sizeof(h) + sizeof(body));
+    if (m->bytes == NULL) {
+        free(m);
+        return;
+    }
+    if (!xsd_mis_take(x, XF_XSD_EVENT_FLOOD)) {
+        free(m->bytes);
+        free(m);
+        return;
+    }
+    memcpy(m->bytes, &h, sizeof(h));
+    memcpy(m->bytes + sizeof(h), body, sizeof(body));
+    m->size = sizeof(h) + sizeof(body);
+    xsd_queue(x, &x->conn, m);
+    x->flood_events++;
+}
+
 static void flush_output(struct xf_xsd *x)
 {
     while (can_write(x) && handle_output(x))
@@ -303,6 +368,7 @@ static void service(struct xf_xsd *x)
         progress = false;
         if (can_read(x))
             progress |= handle_input(x);
+        flood(x);
         if (can_write(x))
             progress |= handle_output(x);
     } while (progress && !x->stop);
@@ -395,6 +461,8 @@ static void free_all(struct xf_xsd *x)
     if (x->grant_mapped)
         xf_sim_unmap_grant(x->sim, 0, x->handle);
     xsd_store_destroy(x);
+    free(x->rewrite_path);
+    free(x->rewrite_value);
     free(x->conn.path);
     pthread_mutex_destroy(&x->lock);
     free(x);
@@ -581,6 +649,43 @@ COUNTER(unsigned long, xf_xsd_events_sent, x->events_sent)
 COUNTER(unsigned long, xf_xsd_events_dropped, x->events_dropped)
 COUNTER(unsigned long, xf_xsd_reconnects, x->reconnects)
 COUNTER(unsigned, xf_xsd_broken, x->broken)
+COUNTER(unsigned long, xf_xsd_server_resets, x->server_resets)
+COUNTER(unsigned long, xf_xsd_flood_events, x->flood_events)
+
+void xf_xsd_server_reset(struct xf_xsd *x)
+{
+    pthread_mutex_lock(&x->lock);
+    server_reset_locked(x);
+    pthread_mutex_unlock(&x->lock);
+}
+
+int xf_xsd_rewrite(struct xf_xsd *x, const char *path, const void *value, size_t len)
+{
+    char *p = NULL, *v = NULL;
+
+    if (x == NULL || (path != NULL && value == NULL && len != 0))
+        return -EINVAL;
+    if (path != NULL) {
+        p = strdup(path);
+        v = malloc(len + 1);
+        if (p == NULL || v == NULL) {
+            free(p);
+            free(v);
+            return -ENOMEM;
+        }
+        if (len != 0)
+            memcpy(v, value, len);
+        v[len] = '\0';
+    }
+    pthread_mutex_lock(&x->lock);
+    free(x->rewrite_path);
+    free(x->rewrite_value);
+    x->rewrite_path = p;
+    x->rewrite_value = v;
+    x->rewrite_len = len;
+    pthread_mutex_unlock(&x->lock);
+    return 0;
+}
 
 evtchn_port_t xf_xsd_port(struct xf_xsd *x)
 {

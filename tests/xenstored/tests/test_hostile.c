@@ -200,6 +200,87 @@ START_TEST(split_writes_until_honest)
 }
 END_TEST
 
+START_TEST(event_flood)
+{
+    struct reply r;
+    uint32_t id;
+
+    /* Five events for a token nobody registered, as fast as the ring
+     * takes them, then honest again: the reply follows them. */
+    xf_xsd_misbehave(xsd, XF_XSD_EVENT_FLOOD, 5);
+    for (int i = 0; i < 5; i++) {
+        cli_recv(&r);
+        ck_assert_uint_eq(r.hdr.type, XS_WATCH_EVENT);
+        ck_assert_uint_eq(r.hdr.req_id, 0);
+        ck_assert_uint_eq(r.hdr.len, sizeof("/flood\0xf-xsd-flood"));
+        ck_assert_mem_eq(r.data, "/flood\0xf-xsd-flood", r.hdr.len);
+    }
+    ck_assert_uint_eq(xf_xsd_flood_events(xsd), 5);
+    id = send_read("data/v");
+    cli_recv(&r);
+    ck_assert_uint_eq(r.hdr.req_id, id);
+    ck_assert_mem_eq(r.data, "val", 3);
+    /* Unbounded: the ring is kept full while the guest reads nothing. */
+    xf_xsd_misbehave(xsd, XF_XSD_EVENT_FLOOD, 0);
+    uint64_t dl = deadline();
+    while (XF_READ_ONCE(intf->rsp_prod) - XF_READ_ONCE(intf->rsp_cons) < XENSTORE_RING_SIZE - 64)
+        cli_wait(dl);
+}
+END_TEST
+
+START_TEST(spontaneous_reset)
+{
+    struct reply r;
+    uint64_t dl = deadline();
+
+    ck_assert_uint_eq(cli_op(&r, XS_WATCH, 0, 2, "data", "t"), XS_WATCH);
+    ck_assert_uint_eq(xf_xsd_watch_count(xsd), 1);
+    xf_xsd_misbehave(xsd, XF_XSD_SPONTANEOUS_RESET, 1);
+    send_read("data/v");
+    while (xf_xsd_server_resets(xsd) == 0)
+        cli_wait(dl);
+    /* Everything as after a reconnection, at indices that are not zero,
+     * without the guest having asked. */
+    ck_assert_uint_eq(XF_READ_ONCE(intf->connection), XENSTORE_CONNECTED);
+    ck_assert_uint_eq(intf->req_cons, 0x100);
+    ck_assert_uint_eq(intf->req_prod, 0x100);
+    ck_assert_uint_eq(intf->rsp_cons, 0x100);
+    ck_assert_uint_eq(intf->rsp_prod, 0x100);
+    ck_assert_uint_eq(xf_xsd_watch_count(xsd), 0);
+    ck_assert_uint_eq(xf_xsd_reconnects(xsd), 0);
+    /* Served again, honestly. */
+    nevents = evhead = 0;
+    ck_assert_uint_eq(cli_op(&r, XS_READ, 0, 1, "data/v"), XS_READ);
+    ck_assert_mem_eq(r.data, "val", 3);
+    xf_xsd_server_reset(xsd);
+    ck_assert_uint_eq(xf_xsd_server_resets(xsd), 2);
+    ck_assert_uint_eq(cli_op(&r, XS_READ, 0, 1, "data/v"), XS_READ);
+}
+END_TEST
+
+START_TEST(rewrite_before_each_request)
+{
+    struct reply r;
+    char p[96], v[8];
+
+    snprintf(p, sizeof(p), "/local/domain/%u/data/st", G);
+    ck_assert_uint_eq(cli_op(&r, XS_WATCH, 0, 2, "data/st", "st"), XS_WATCH);
+    ck_assert_str_eq(cli_event()->path, "data/st");           /* initial */
+    ck_assert_int_eq(xf_xsd_rewrite(xsd, p, "2", 1), 0);
+    for (int i = 0; i < 3; i++) {
+        /* The write, and its event, come before each reply. */
+        ck_assert_uint_eq(cli_op(&r, XS_READ, 0, 1, "data/st"), XS_READ);
+        ck_assert_mem_eq(r.data, "2", 1);
+        ck_assert_str_eq(cli_event()->path, "data/st");
+    }
+    ck_assert_int_eq(xf_xsd_rewrite(xsd, NULL, NULL, 0), 0);
+    ck_assert_int_eq(xf_xsd_write(xsd, p, "4", 1), 0);
+    ck_assert_uint_eq(cli_op(&r, XS_READ, 0, 1, "data/st"), XS_READ);
+    ck_assert_mem_eq(r.data, "4", 1);
+    ck_assert_int_eq(xf_xsd_read(xsd, p, v, sizeof(v)), 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("xsd-hostile");
@@ -215,6 +296,9 @@ static Suite *suite(void)
     tcase_add_test(tc, duplicate_reply);
     tcase_add_test(tc, event_before_reply);
     tcase_add_test(tc, split_writes_until_honest);
+    tcase_add_test(tc, event_flood);
+    tcase_add_test(tc, spontaneous_reset);
+    tcase_add_test(tc, rewrite_before_each_request);
     suite_add_tcase(s, tc);
     return s;
 }

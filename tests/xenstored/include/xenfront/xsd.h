@@ -156,6 +156,18 @@ evtchn_port_t xf_xsd_port(struct xf_xsd *x);
  *                    xenstored does); requests without events do not count.
  *  SPLIT_WRITES      the reply is written 3 bytes at a time, rsp_prod
  *                    updated and the guest notified after each piece.
+ *  EVENT_FLOOD       whenever nothing else is queued for the guest, a
+ *                    well-formed watch event {"/flood", "xf-xsd-flood"} (a
+ *                    token nobody registered) is: the output ring is kept
+ *                    full as fast as the guest empties it, replies still
+ *                    going out in their turn. count counts events.
+ *  SPONTANEOUS_RESET instead of executing the request, the server resets
+ *                    the connection on its own (what xenstore-ring.txt lets
+ *                    only the guest start): connection := XENSTORE_RECONNECT,
+ *                    watches, transactions, queued output and the request
+ *                    dropped, all four indices := 0x100 (not zero), rings
+ *                    filled with 0xff, connection := XENSTORE_CONNECTED, one
+ *                    notification. Counted by xf_xsd_server_resets().
  */
 enum xf_xsd_misbehaviour {
     XF_XSD_HONEST = 0,
@@ -168,8 +180,24 @@ enum xf_xsd_misbehaviour {
     XF_XSD_DUPLICATE_REPLY,
     XF_XSD_EVENT_BEFORE_REPLY,
     XF_XSD_SPLIT_WRITES,
+    XF_XSD_EVENT_FLOOD,
+    XF_XSD_SPONTANEOUS_RESET,
 };
 void xf_xsd_misbehave(struct xf_xsd *x, enum xf_xsd_misbehaviour m, unsigned count);
+
+/* The SPONTANEOUS_RESET reset, now, between requests. */
+void xf_xsd_server_reset(struct xf_xsd *x);
+/* Resets the server made on its own so far; flood events written so far. */
+unsigned long xf_xsd_server_resets(struct xf_xsd *x);
+unsigned long xf_xsd_flood_events(struct xf_xsd *x);
+
+/*
+ * A backend rewriting a node without pause, served at once: before each
+ * request of the guest is executed, path := value (len bytes) is written as
+ * the toolstack would (firing watches, so their events precede the reply).
+ * path NULL stops it. Returns 0 or -ENOMEM / -EINVAL.
+ */
+int xf_xsd_rewrite(struct xf_xsd *x, const char *path, const void *value, size_t len);
 
 #ifdef __cplusplus
 }
