@@ -116,8 +116,20 @@ int xf_frontdev_open(struct xf_frontdev *fd, struct xf_xenbus *xb, struct xf_evt
         fd->token[n + nt] = '/';
         memcpy(fd->token + n + nt + 1, id, ni + 1);
     }
-    /* Watch before the first read, so no change between the two is lost. */
-    rc = xf_xenbus_watch_add(xb, path, fd->token, on_backend_state, fd, &fd->watch, deadline_ns);
+    /* Watch before the first read, so no change between the two is lost.
+     * The token is ours by convention only: if the caller (or another
+     * device) already uses it, try the next numbered one. */
+    {
+        size_t base = strlen(fd->token);
+
+        for (int n = 0;; n++) {
+            rc = xf_xenbus_watch_add(xb, path, fd->token, on_backend_state, fd, &fd->watch,
+                                     deadline_ns);
+            if (rc != -XF_EEXIST || n == 16)
+                break;
+            (void)xf_frontdev_path(fd->token + base, sizeof(fd->token) - base, NULL, "#", n + 1);
+        }
+    }
     if (rc < 0) {
         fd->watch = NULL;
         goto fail;

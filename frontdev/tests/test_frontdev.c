@@ -318,7 +318,16 @@ END_TEST
 
 START_TEST(open_refuses_bad_devices)
 {
+    struct xf_xenbus_watch *mine;
+
     world_up();
+    /* A caller's watch on the same token does not stop the device opening. */
+    ck_assert_int_eq(xf_xenbus_watch_add(xb, "/local/domain/0/x", "xf-fd:vbd/768", NULL, NULL,
+                                         &mine, DEADLINE_MS(1000)), 0);
+    ck_assert_int_eq(xf_frontdev_open(&fd, xb, ec, gt, "vbd", "768", NULL, NULL,
+                                      DEADLINE_MS(1000)), 0);
+    xf_frontdev_close(&fd, DEADLINE_MS(1000));
+    ck_assert_int_eq(xf_xenbus_watch_remove(xb, mine, DEADLINE_MS(1000)), 0);
     ck_assert_int_eq(xf_frontdev_open(&fd, xb, ec, gt, "vbd", "1/2", NULL, NULL,
                                       DEADLINE_MS(1000)), -XF_EINVAL);
     ck_assert_int_eq(xf_frontdev_open(&fd, xb, ec, gt, "vbd", "999", NULL, NULL,
