@@ -8,15 +8,32 @@
 #
 # Idempotent and cached: does nothing once the directory is complete.
 # Needs apt (Debian 12) and network to the Debian mirrors the first time.
+# Runs under a lock on the directory, so that the meson step that calls it
+# before the hostpeers tests (tests/hostpeers/meson.build) may run from
+# several build directories at once. `--stamp FILE`: touch FILE on success.
 set -eu
-cd "$(dirname "$0")/.."
+OUT=""
+if [ "${1:-}" = "--stamp" ]; then
+    OUT=$2
+    case "$OUT" in /*) ;; *) OUT=$(pwd)/$OUT ;; esac
+    set -- --stamp "$OUT"   # absolute, for the re-runs below (after the cd)
+fi
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+cd "$(dirname "$SELF")/.."
 D=${XF_DOM0_DIR:-$(pwd)/build/dom0}
 # The programs, pinned to what the tests were written against.
 TOP="xen-utils-4.17 xenstore-utils qemu-system-xen"
 STAMP="$D/.complete-v1"
-[ -f "$STAMP" ] && exit 0
+ready() { [ -z "$OUT" ] || touch "$OUT"; exit 0; }
+[ -f "$STAMP" ] && ready
 
 mkdir -p "$D/debs" "$D/root"
+if [ -z "${XF_DOM0_LOCKED:-}" ] && command -v flock >/dev/null; then
+    # The holder of the lock completes the directory; the others then find
+    # its stamp.
+    export XF_DOM0_LOCKED=1
+    exec flock "$D/.lock" sh "$SELF" "$@"
+fi
 SUDO=""
 [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
 
@@ -50,7 +67,7 @@ done
 
 if [ -z "$(apt-cache show xen-utils-4.17 2>/dev/null | head -n 1)" ]; then
     $SUDO apt-get update -qq
-    exec sh "$0" "$@"
+    exec sh "$SELF" "$@"
 fi
 
 # As root, apt would hand the download to its unprivileged _apt user, who
@@ -73,3 +90,4 @@ for b in usr/lib/xen-4.17/bin/xenstored usr/lib/xen-4.17/bin/xenconsoled \
 done
 touch "$STAMP"
 echo "fetch-dom0: ready in $D"
+ready

@@ -4,6 +4,8 @@
 #  1. host flavour, gcc, ASan + UBSan (-fno-sanitize-recover=all): whole suite
 #  2. host flavour, clang, warnings as errors: whole suite
 #  3. host flavour under valgrind (memcheck, leaks): whole suite
+#  3b. plain: `meson setup DIR && meson test -C DIR`, no options (gcc with its
+#     default PIE), what a user types first: whole suite
 #  4. freestanding flavours (x86_64 gcc and clang, aarch64 clang), warnings as
 #     errors, and the pick-and-link check of every archive
 #  5. install + pkg-config consumer, and meson-subproject consumer
@@ -47,6 +49,15 @@ XF_RING_TEST_ITERS=20000 XF_VALGRIND=1 meson test -C "$B/valgrind" --print-error
     --timeout-multiplier 4 \
     --wrap='valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' || true
 dirs="$dirs $B/valgrind"
+
+section "plain: meson setup DIR && meson test -C DIR, no options"
+# Exactly that command: no option, no wrapper, and no compiler or flags
+# from the caller's environment (gcc, as on a fresh machine). The hostpeers
+# tests' own fetch step, which a fresh checkout relies on, finds build/dom0
+# ready here.
+env -u CC -u CFLAGS -u CPPFLAGS -u LDFLAGS meson setup "$B/plain" >"$B/plain.setup.log"
+meson test -C "$B/plain" || true
+dirs="$dirs $B/plain"
 
 for x in x86_64-freestanding-gcc x86_64-freestanding-clang aarch64-freestanding-clang; do
     section "freestanding $x"

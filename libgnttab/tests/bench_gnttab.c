@@ -9,7 +9,9 @@
  *    sequence from the same starting state: ranges of 1 GiB and 64 GiB,
  *    held at 50% and 90% occupancy, each operation freeing a random live
  *    run and allocating a new one of 1-32 pages. Both are first fit, so
- *    they make identical choices (checked); only the time differs.
+ *    they make identical choices (checked); only the time differs. They
+ *    run interleaved, in rounds, each cache-warm before it is timed (see
+ *    bench_range); the ratio is taken per round, then its median and range.
  *
  * The starting state: fill the range with random runs until full, then
  * free random runs down to the occupancy, which scatters the holes over
@@ -54,14 +56,34 @@ static void die(const char *what, long v)
 
 /* ------------------------------------------------------------ grants */
 
+#define ROUNDS 7
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Median, minimum and maximum of v[0..n) (v is sorted in place). */
+static double median(double *v, size_t n, double *lo, double *hi)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    *lo = v[0];
+    *hi = v[n - 1];
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Nanoseconds per grant of one round of each shape, ROUNDS rounds after one
+ * untimed warm-up round; median and range over the rounds. */
 static void bench_grants(void)
 {
-    const unsigned long n = 2000000;
+    const unsigned long n = 400000;
     struct xf_gnttab *gt;
     struct xf_sim *sim = xf_sim_create(NULL);
+    double single[ROUNDS], batch[ROUNDS], lo, hi, med;
     void *page;
     xen_pfn_t gfn;
-    double t0, t1;
 
     if (sim == NULL)
         die("xf_sim_create", 0);
@@ -70,28 +92,29 @@ static void bench_grants(void)
         die("xf_gnttab_create", 0);
     page = xf_plat_page_alloc(1);
     gfn = xf_plat_virt_to_gfn(page);
-    t0 = now_s();
-    for (unsigned long i = 0; i < n; i++) {
-        grant_ref_t ref;
-        int rc = xf_gnttab_grant_access(gt, 0, gfn, (i & 1) != 0, &ref);
+    for (int r = -1; r < ROUNDS; r++) {
+        double t0 = now_s(), t1;
 
-        if (rc != 0)
-            die("grant", rc);
-        rc = xf_gnttab_end_access(gt, ref);
-        if (rc != 0)
-            die("end", rc);
-    }
-    t1 = now_s();
-    printf("grant + end_access:              %10.1f M pairs/s  (%.1f ns per pair)\n",
-           (double)n / (t1 - t0) / 1e6, (t1 - t0) * 1e9 / (double)n);
+        for (unsigned long i = 0; i < n; i++) {
+            grant_ref_t ref;
+            int rc = xf_gnttab_grant_access(gt, 0, gfn, (i & 1) != 0, &ref);
 
-    /* Batched: reserve 32, grant, end, free (a block request's life). */
-    {
+            if (rc != 0)
+                die("grant", rc);
+            rc = xf_gnttab_end_access(gt, ref);
+            if (rc != 0)
+                die("end", rc);
+        }
+        t1 = now_s();
+        if (r >= 0)
+            single[r] = (t1 - t0) * 1e9 / (double)n;
+
+        /* Batched: reserve 32, grant, end, free (a block request's life). */
         grant_ref_t refs[32];
         const unsigned long rounds = n / 32;
 
         t0 = now_s();
-        for (unsigned long r = 0; r < rounds; r++) {
+        for (unsigned long k = 0; k < rounds; k++) {
             if (xf_gnttab_alloc_refs(gt, refs, 32) != 0)
                 die("alloc_refs", 0);
             for (int i = 0; i < 32; i++)
@@ -104,10 +127,15 @@ static void bench_grants(void)
                 die("free_refs", 0);
         }
         t1 = now_s();
-        printf("reserve 32 + grant/end each + free: %7.1f M grants/s (%.1f ns per grant)\n",
-               (double)(rounds * 32) / (t1 - t0) / 1e6,
-               (t1 - t0) * 1e9 / (double)(rounds * 32));
+        if (r >= 0)
+            batch[r] = (t1 - t0) * 1e9 / (double)(rounds * 32);
     }
+    med = median(single, ROUNDS, &lo, &hi);
+    printf("grant + end_access:                 %6.1f ns per pair  [%.1f, %.1f]  (%.1f M pairs/s)\n",
+           med, lo, hi, 1e3 / med);
+    med = median(batch, ROUNDS, &lo, &hi);
+    printf("reserve 32 + grant/end each + free: %6.1f ns per grant [%.1f, %.1f]  (%.1f M grants/s)\n",
+           med, lo, hi, 1e3 / med);
     if (xf_gnttab_destroy(gt) != 0)
         die("destroy", 0);
     xf_sim_destroy(sim);
@@ -196,25 +224,96 @@ struct op {
     uint32_t len;
 };
 
-static void bench_range(const char *name, uint64_t npages, unsigned occ_pct, double budget_s)
+/* The library's allocator over ops[0..n): seconds taken, answers in ans. */
+static double run_tree(struct xf_gnttab_ra *ra, struct state *st, const struct op *ops, size_t n,
+                       int64_t *ans)
 {
-    struct xf_gnttab_ra ra;
+    double t0 = now_s();
+
+    for (size_t i = 0; i < n; i++) {
+        size_t k = ops[i].pick % st->nlive;
+        int64_t s;
+
+        xf_gnttab__ra_free(ra, st->live[k].start, st->live[k].len);
+        st->live[k] = st->live[--st->nlive];
+        s = xf_gnttab__ra_alloc(ra, ops[i].len);
+        ans[i] = s;
+        if (s >= 0) {
+            st->live[st->nlive].start = (uint64_t)s;
+            st->live[st->nlive++].len = ops[i].len;
+        }
+    }
+    return now_s() - t0;
+}
+
+/* The baseline over the same operations. */
+static double run_lin(struct linear *l, struct state *st, const struct op *ops, size_t n,
+                      int64_t *ans)
+{
+    double t0 = now_s();
+
+    for (size_t i = 0; i < n; i++) {
+        size_t k = ops[i].pick % st->nlive;
+        int64_t s;
+
+        lin_free(l, st->live[k].start, st->live[k].len);
+        st->live[k] = st->live[--st->nlive];
+        s = lin_alloc(l, ops[i].len);
+        ans[i] = s;
+        if (s >= 0) {
+            st->live[st->nlive].start = (uint64_t)s;
+            st->live[st->nlive++].len = ops[i].len;
+        }
+    }
+    return now_s() - t0;
+}
+
+static void gen_ops(struct op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ops[i].pick = (uint32_t)rnd();
+        ops[i].len = (uint32_t)(1 + rnd() % 32);
+    }
+}
+
+/*
+ * Both allocators run the same operations from the same state, so their
+ * states stay identical (first fit: their answers must agree, checked).
+ * The linear scan slows down as first fit fills the low holes, so a
+ * longer run measures a different state, not a more precise one (the ratio
+ * grows with nops: quote it with its nops): every round restores both to
+ * the same fragmented starting state and runs the same WARM + nops
+ * operations. Each allocator runs the WARM ones untimed (its metadata back
+ * in cache after the other one ran), then the nops timed ones; the order
+ * alternates between rounds. The ratio of a round is linear time / tree
+ * time over the same nops operations.
+ */
+#define WARM 1024u
+static unsigned nops = 16384;   /* XF_BENCH_RANGE_OPS */
+
+static void bench_range(const char *name, uint64_t npages, unsigned occ_pct)
+{
+    struct xf_gnttab_ra ra, ra0;
     size_t memsz = xf_gnttab__ra_mem_size(npages);
-    void *mem = aligned_alloc(64, (memsz + 63) & ~(size_t)63);
-    size_t cap = (size_t)npages + 1;
+    size_t memsz64 = (memsz + 63) & ~(size_t)63;
+    void *mem = aligned_alloc(64, memsz64), *mem0 = malloc(memsz64);
+    size_t cap = (size_t)npages + 1, nlive0, bitsz = (npages + 63) / 64 * 8;
     struct state fast = { calloc(cap, sizeof(struct run)), 0 };
     struct state slow = { calloc(cap, sizeof(struct run)), 0 };
-    struct linear lin = { npages, calloc((npages + 63) / 64, 8) };
-    const size_t nops = 2000000;
-    struct op *ops = calloc(nops, sizeof(*ops));
-    int64_t *answers = calloc(nops, sizeof(*answers));
+    struct run *live0;
+    struct linear lin = { npages, calloc(1, bitsz) };
+    uint64_t *bits0 = malloc(bitsz);
+    struct op *ops = calloc(WARM + nops, sizeof(*ops));
+    int64_t *ans_fast = calloc(WARM + nops, sizeof(int64_t));
+    int64_t *ans_slow = calloc(WARM + nops, sizeof(int64_t));
     uint64_t target = npages * occ_pct / 100;
-    double *stamps = calloc(nops / 1024 + 1, sizeof(double));
-    double t0, t1, fast_rate, slow_rate, fast_prefix_rate;
-    size_t done_fast = 0, done_slow = 0, mismatches = 0;
+    double ratio[ROUNDS], tree_rate[ROUNDS], lin_rate[ROUNDS], lo, hi, med, tmed, lmed, x, y;
+    size_t mismatches = 0;
+    char per_round[ROUNDS * 8 + 1];
+    size_t pos = 0;
 
-    if (mem == NULL || fast.live == NULL || slow.live == NULL || lin.bits == NULL ||
-        ops == NULL || answers == NULL || stamps == NULL)
+    if (mem == NULL || mem0 == NULL || fast.live == NULL || slow.live == NULL ||
+        lin.bits == NULL || bits0 == NULL || ops == NULL || ans_fast == NULL || ans_slow == NULL)
         die("out of memory", 0);
     if (xf_gnttab__ra_init(&ra, mem, npages) != 0)
         die("ra_init", 0);
@@ -240,92 +339,83 @@ static void bench_range(const char *name, uint64_t npages, unsigned occ_pct, dou
         xf_gnttab__ra_free(&ra, fast.live[k].start, fast.live[k].len);
         fast.live[k] = fast.live[--fast.nlive];
     }
-    /* The baseline starts from the very same state. */
+    /* The baseline's state is the same; keep a copy of both to restore. */
     for (size_t k = 0; k < fast.nlive; k++)
         lin_set(&lin, fast.live[k].start, fast.live[k].len, true);
-    memcpy(slow.live, fast.live, fast.nlive * sizeof(struct run));
-    slow.nlive = fast.nlive;
+    nlive0 = fast.nlive;
+    live0 = malloc(nlive0 * sizeof(struct run));
+    if (live0 == NULL)
+        die("out of memory", 0);
+    memcpy(live0, fast.live, nlive0 * sizeof(struct run));
+    memcpy(mem0, mem, memsz);
+    memcpy(bits0, lin.bits, bitsz);
+    ra0 = ra;
+    gen_ops(ops, WARM + nops);
 
-    for (size_t i = 0; i < nops; i++) {
-        ops[i].pick = (uint32_t)rnd();
-        ops[i].len = (uint32_t)(1 + rnd() % 32);
-    }
+    for (int r = 0; r < ROUNDS; r++) {
+        double t_tree = 0, t_lin = 0;
 
-    /* The library's allocator: all operations (bounded by the budget). */
-    t0 = now_s();
-    for (size_t i = 0; i < nops; i++) {
-        size_t k = ops[i].pick % fast.nlive;
-        int64_t s;
-
-        xf_gnttab__ra_free(&ra, fast.live[k].start, fast.live[k].len);
-        fast.live[k] = fast.live[--fast.nlive];
-        s = xf_gnttab__ra_alloc(&ra, ops[i].len);
-        answers[i] = s;
-        if (s >= 0) {
-            fast.live[fast.nlive].start = (uint64_t)s;
-            fast.live[fast.nlive++].len = ops[i].len;
+        memcpy(mem, mem0, memsz);
+        ra = ra0;
+        memcpy(lin.bits, bits0, bitsz);
+        memcpy(fast.live, live0, nlive0 * sizeof(struct run));
+        memcpy(slow.live, live0, nlive0 * sizeof(struct run));
+        fast.nlive = slow.nlive = nlive0;
+        for (int side = 0; side < 2; side++) {
+            if ((side ^ r) & 1) {
+                run_lin(&lin, &slow, ops, WARM, ans_slow);
+                t_lin = run_lin(&lin, &slow, ops + WARM, nops, ans_slow + WARM);
+            } else {
+                run_tree(&ra, &fast, ops, WARM, ans_fast);
+                t_tree = run_tree(&ra, &fast, ops + WARM, nops, ans_fast + WARM);
+            }
         }
-        done_fast = i + 1;
-        if ((i & 1023) == 1023) {
-            stamps[i / 1024] = now_s() - t0;
-            if (stamps[i / 1024] > budget_s)
-                break;
-        }
+        for (size_t i = 0; i < WARM + nops; i++)
+            mismatches += ans_fast[i] != ans_slow[i];
+        ratio[r] = t_lin / t_tree;
+        tree_rate[r] = nops / t_tree;
+        lin_rate[r] = nops / t_lin;
+        pos += (size_t)snprintf(per_round + pos, sizeof(per_round) - pos, " %6.1f",
+                                ratio[r] < 9999 ? ratio[r] : 9999);
     }
-    t1 = now_s();
-    fast_rate = (double)done_fast / (t1 - t0);
-
-    /* The baseline: the same operations until its budget runs out. */
-    t0 = now_s();
-    for (size_t i = 0; i < done_fast; i++) {
-        size_t k = ops[i].pick % slow.nlive;
-        int64_t s;
-
-        lin_free(&lin, slow.live[k].start, slow.live[k].len);
-        slow.live[k] = slow.live[--slow.nlive];
-        s = lin_alloc(&lin, ops[i].len);
-        mismatches += s != answers[i];
-        if (s >= 0) {
-            slow.live[slow.nlive].start = (uint64_t)s;
-            slow.live[slow.nlive++].len = ops[i].len;
-        }
-        done_slow = i + 1;
-        if ((i & 1023) == 1023 && now_s() - t0 > budget_s)
-            break;
-    }
-    t1 = now_s();
-    slow_rate = (double)done_slow / (t1 - t0);
-    /* The library's rate over exactly the operations the baseline did. */
-    fast_prefix_rate = done_slow >= 1024 && done_slow % 1024 == 0
-                           ? (double)done_slow / stamps[done_slow / 1024 - 1]
-                           : fast_rate;
-
-    printf("%-6s %3u%%  %12.0f  %12.0f  %12.0f  %8.1fx  %8zu %8zu %5zu\n", name, occ_pct,
-           fast_rate, fast_prefix_rate, slow_rate, fast_prefix_rate / slow_rate, done_fast,
-           done_slow, mismatches);
+    med = median(ratio, ROUNDS, &lo, &hi);
+    tmed = median(tree_rate, ROUNDS, &x, &y);
+    lmed = median(lin_rate, ROUNDS, &x, &y);
+    printf("%-6s %3u%%  %9.0f  %9.0f  %6.1fx [%5.1f, %5.1f] %3zu |%s\n", name, occ_pct,
+           tmed, lmed, med, lo, hi, mismatches, per_round);
     if (mismatches != 0)
         die("the allocators disagree", (long)mismatches);
     free(mem);
+    free(mem0);
     free(fast.live);
     free(slow.live);
+    free(live0);
     free(lin.bits);
+    free(bits0);
     free(ops);
-    free(answers);
-    free(stamps);
+    free(ans_fast);
+    free(ans_slow);
 }
 
 int main(void)
 {
+    const char *e = getenv("XF_BENCH_RANGE_OPS");
+
+    if (e != NULL && atoi(e) > 0)
+        nops = (unsigned)atoi(e);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("libgnttab benchmark\n\n");
+    printf("libgnttab benchmark (%d rounds each; median [min, max])\n\n", ROUNDS);
     bench_grants();
-    printf("\nforeign-range allocator: free a random run + allocate 1-32 pages, per second\n");
-    printf("(tree: all operations; tree@same: the operations the linear scan had time for;\n"
-           " ratio = tree@same / linear; diff = answers that differed, must be 0)\n");
-    printf("range  occ.          tree     tree@same        linear     ratio  ops-tree ops-lin  diff\n");
-    bench_range("1GiB", 1ull << 18, 50, 2.0);
-    bench_range("1GiB", 1ull << 18, 90, 2.0);
-    bench_range("64GiB", 1ull << 24, 50, 2.0);
-    bench_range("64GiB", 1ull << 24, 90, 2.0);
+    printf("\nforeign-range allocator: free a random run + allocate 1-32 pages\n"
+           "(each round: both restored to the same fragmented state, then in turn, order\n"
+           " alternating: %u operations untimed (warm), the next %u timed, the same for both;\n"
+           " rates in operations/s, medians; ratio = linear time / tree time per round;\n"
+           " diff = answers that differed, must be 0)\n",
+           WARM, nops);
+    printf("range  occ.       tree     linear   ratio  [min,   max] diff | per round\n");
+    bench_range("1GiB", 1ull << 18, 50);
+    bench_range("1GiB", 1ull << 18, 90);
+    bench_range("64GiB", 1ull << 24, 50);
+    bench_range("64GiB", 1ull << 24, 90);
     return 0;
 }

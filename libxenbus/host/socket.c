@@ -2,6 +2,19 @@
  * The unix-socket transport (host flavour): xenstored's socket carries the
  * same xsd_sockmsg stream as a domain's ring, so the core runs unchanged
  * over a non-blocking stream socket, and waits with poll(2).
+ *
+ * System calls are most of a request's cost on the client side, so a
+ * context made by xf_xenbus_create_socket() reads into a buffer of its own:
+ * one recv(2) takes a reply's header and payload (the core asks for them
+ * separately), and a read that came back short (the socket was empty at
+ * that instant) lets the next request for bytes in the same processing
+ * pass answer "none now" without a recv(2) that would only fail with
+ * EAGAIN. The core calls status() at the start of every pass, which
+ * forgets that, so a later pass always asks the socket again. Bytes left
+ * in the buffer (a call that ran out of budget) are invisible to poll(2):
+ * wait() does not block while there are any, and a descriptor the embedder
+ * gave (xf_xenbus_create_fd(), which it may poll itself) is read exactly as
+ * asked, with no buffer, so the socket keeps what the core has not taken.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +30,15 @@
 #include <xenfront/xenbus_host.h>
 #include <xenfront/xenbus_transport.h>
 
+#define SOCK_RBUF 4096u
+
 struct sock_t {
     int fd;
     int error;      /* sticky once the link failed */
+    bool buffered;  /* read through rbuf (a descriptor of our own) */
+    bool drained;   /* this pass's last recv(2) emptied the socket */
+    uint32_t roff, rlen;            /* unread bytes: rbuf[roff, rlen) */
+    unsigned char rbuf[SOCK_RBUF];
 };
 
 /* errno to a negative xenfront error (Linux numbering on Linux hosts). */
@@ -53,22 +72,42 @@ static long sock_recv(void *tp, void *buf, size_t len)
 
     if (t->error != 0)
         return t->error;
-    do
-        n = recv(t->fd, buf, len, 0);
-    while (n < 0 && errno == EINTR);
-    if (n > 0)
-        return (long)n;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        return 0;
-    /* End of stream: xenstored went away. */
-    t->error = n == 0 ? -XF_ENOTCONN : neg_errno(errno);
-    return t->error;
+    if (t->roff == t->rlen) {
+        void *dst = t->buffered ? t->rbuf : buf;
+        size_t cap = t->buffered ? sizeof(t->rbuf) : len;
+
+        if (t->drained)
+            return 0;
+        do
+            n = recv(t->fd, dst, cap, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            t->drained = t->buffered;
+            return 0;
+        }
+        if (n <= 0) {
+            /* End of stream: xenstored went away. */
+            t->error = n == 0 ? -XF_ENOTCONN : neg_errno(errno);
+            return t->error;
+        }
+        if (!t->buffered)
+            return (long)n;
+        t->roff = 0;
+        t->rlen = (uint32_t)n;
+        t->drained = (size_t)n < cap;
+    }
+    size_t k = t->rlen - t->roff < len ? t->rlen - t->roff : len;
+    memcpy(buf, t->rbuf + t->roff, k);
+    t->roff += (uint32_t)k;
+    return (long)k;
 }
 
 static int sock_status(void *tp)
 {
     struct sock_t *t = tp;
 
+    /* A new processing pass: ask the socket again (see the top). */
+    t->drained = false;
     return t->error != 0 ? t->error : XF_XENBUS_LINK_UP;
 }
 
@@ -81,6 +120,12 @@ static int sock_wait(void *tp, uint64_t deadline_ns, bool want_send)
 
     if (now >= deadline_ns)
         return -XF_ETIMEDOUT;
+    /* Bytes already read wait in rbuf, not in the socket: poll(2) would
+     * not see them. (The core waits only once it took all it could; this
+     * keeps any caller of wait() from sleeping on data it has.) */
+    if (t->roff != t->rlen)
+        return 0;
+    t->drained = false;
     /* Round up so that a wait never ends just before the deadline. */
     uint64_t left = (deadline_ns - now + 999999u) / 1000000u;
     ms = left > 60000 ? 60000 : (int)left;
@@ -107,7 +152,8 @@ static const struct xf_xenbus_transport_ops sock_ops = {
     .close = sock_close,
 };
 
-int xf_xenbus_create_fd(struct xf_xenbus **out, const struct xf_xenbus_config *cfg, int fd)
+static int create_fd(struct xf_xenbus **out, const struct xf_xenbus_config *cfg, int fd,
+                     bool buffered)
 {
     struct sock_t *t;
     int fl;
@@ -129,7 +175,13 @@ int xf_xenbus_create_fd(struct xf_xenbus **out, const struct xf_xenbus_config *c
         return -XF_ENOMEM;
     }
     t->fd = fd;
+    t->buffered = buffered;
     return xf_xenbus_create_transport(out, cfg, &sock_ops, t);
+}
+
+int xf_xenbus_create_fd(struct xf_xenbus **out, const struct xf_xenbus_config *cfg, int fd)
+{
+    return create_fd(out, cfg, fd, false);
 }
 
 int xf_xenbus_create_socket(struct xf_xenbus **out, const struct xf_xenbus_config *cfg,
@@ -157,5 +209,5 @@ int xf_xenbus_create_socket(struct xf_xenbus **out, const struct xf_xenbus_confi
         close(fd);
         return e;
     }
-    return xf_xenbus_create_fd(out, cfg, fd);
+    return create_fd(out, cfg, fd, true);
 }
