@@ -21,13 +21,17 @@ extern "C" {
 #endif
 
 /* Connect to xenstored's socket at path (NULL: $XENSTORED_PATH, else
- * /var/run/xenstored/socket). Errors: -XF_EINVAL, -XF_ENOMEM, the
- * negated errno of socket(2)/connect(2). */
+ * /var/run/xenstored/socket). The context reads ahead into a buffer of
+ * its own (one recv per reply), so the socket need not look readable
+ * while replies are waiting: wait through the library, not by polling the
+ * descriptor. Errors: -XF_EINVAL, -XF_ENOMEM, the negated errno of
+ * socket(2)/connect(2). */
 int xf_xenbus_create_socket(struct xf_xenbus **out, const struct xf_xenbus_config *cfg,
                             const char *path) XF_MUST_CHECK;
 
 /* Use an already connected stream socket (the context owns fd and closes it
- * at destroy, or on failure here). It is made non-blocking. */
+ * at destroy, or on failure here). It is made non-blocking, and read
+ * exactly as far as processing goes, so an embedder may poll fd itself. */
 int xf_xenbus_create_fd(struct xf_xenbus **out, const struct xf_xenbus_config *cfg,
                         int fd) XF_MUST_CHECK;
 
