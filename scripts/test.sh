@@ -79,6 +79,9 @@ if [ "$consumer_ok" = 1 ] &&
 else
     echo "pkg-config consumer: FAILED"; consumer_ok=0
 fi
+# Installed files must work once the build tree is gone (hosted and
+# freestanding): install, delete the build tree, build consumers.
+sh scripts/install-consumer-test.sh "$B/install-consumer" || consumer_ok=0
 mkdir -p "$B/subproject/subprojects"
 cp scripts/consumer/meson.build scripts/consumer/consumer.c "$B/subproject/"
 ln -s "$ROOT" "$B/subproject/subprojects/xenfront"

@@ -1,7 +1,7 @@
 /*
  * The log hook. Libraries are silent unless the embedder installs one: a
  * kernel's console may not exist yet, and a library must never print on its
- * own (DESIGN.md).
+ * own (docs/ARCHITECTURE.md).
  */
 #include <xenfront/platform.h>
 

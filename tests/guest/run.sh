@@ -203,7 +203,9 @@ gzip -dc "$R/boot/xen-4.17-amd64.gz" >"$T/xen"
 cp "$R/boot/vmlinuz-$KVER" "$T/vmlinuz"
 say "kernel, peer and initramfs built ($(($(date +%s) - start)) s)"
 
-# 5. QEMU: TCG, the workarounds of shared/notes/real-xen-in-qemu.md (smap=0).
+# 5. QEMU: TCG. Xen needs smap=0 under TCG: without it dom0 dies at once
+#    with a #PF in create_bounce_frame. -initrd splits its argument on
+#    commas, so dom0's command line has none.
 LOG="$T/serial.log"
 : >"$LOG"
 qemu-system-x86_64 -machine q35 -accel tcg,tb-size=256 -cpu max -m 1536M -smp 2 \

@@ -3,9 +3,10 @@
  *
  * These are the only ways a xenfront library reaches the machine. The
  * embedder (a kernel) defines every function below; xenfront defines none of
- * them. Three implementations exist: the PVH x86_64 one for kernels, the
- * host simulator in tests/sim for tests, and yours. Each is a handful of
- * lines per function; this header says everything you need to write one.
+ * them. Three implementations exist: platform/pvh (libxfpvh.a, for x86_64 PVH
+ * kernels: link it, or read it as the worked example), the host simulator in
+ * tests/sim for tests, and yours. Each is a handful of lines per function;
+ * this header says everything you need to write one.
  *
  * Rules common to all of them:
  *
@@ -17,6 +18,21 @@
  *    block. Page allocation and xf_plat_wait() are only called from
  *    non-handler context (setup and the synchronous helpers).
  *  - Errors are negative errno values, numbered as in <xenfront/errno.h>.
+ *  - Order of bring-up: the hypercalls must work (or fail cleanly with
+ *    -XF_ENOSYS) before the first library call, and that includes early
+ *    console output: xf_console_early_write() tries HYPERVISOR_console_io
+ *    first, so a seam whose hypercall page is not set up yet must return
+ *    -XF_ENOSYS from xf_plat_console_io(), never jump through an empty
+ *    page. Pages, the clock, the wait and the critical section are needed
+ *    from the first xf_*_create() on.
+ *  - shared_info: libevtchn maps it itself (XENMEM_add_to_physmap through
+ *    xf_plat_memory_op(), into a page from xf_plat_page_alloc()) unless the
+ *    kernel passes one it mapped (xf_evtchn_config.shared_info). A page the
+ *    kernel maps itself must be a whole 4 KiB frame of its own, 4 KiB
+ *    aligned, holding nothing else: Xen replaces the guest frame under it,
+ *    so whatever else lived in that frame (a .bss neighbour, a heap block)
+ *    is gone, and the frame is not RAM again until it is populated back
+ *    (see <xenfront/physmap.h>).
  *
  * Symbols named xf_plat_* are the seam: the link check (scripts/check-archive.py)
  * allows a library's undefined symbols to be only these, its declared
@@ -39,9 +55,20 @@ extern "C" {
  * the argument pointers are guest virtual addresses of structures from
  * Xen's public headers, filled in by the library; the return value is what
  * Xen returned (0 or a positive value on success, a negative Xen errno on
- * failure). On PVH, call through the hypercall page at the offset
- * __HYPERVISOR_<name> * 32 with the arguments in rdi, rsi, rdx, r10, r8.
- * The library fully initialises every structure it passes.
+ * failure). The library fully initialises every structure it passes.
+ *
+ * Setting up the hypercall page on x86 (HVM and PVH guests): find Xen's
+ * CPUID leaves (from 0x40000000 in steps of 0x100, signature
+ * "XenVMMXenVMM" in ebx, ecx, edx; another hypervisor's leaves may come
+ * first), read leaf base + 2 (eax: how many hypercall pages, ebx: the MSR),
+ * and write the guest-physical address of a page-aligned, executable page to
+ * that MSR. Xen fills it with one 32-byte stub per hypercall; call the stub
+ * at __HYPERVISOR_<name> * 32 with the arguments in rdi, rsi, rdx, r10, r8
+ * (all clobbered: make them in/out operands) and the result in rax.
+ * platform/pvh/src/pvh.c (hypercall_page_init, hypercall) does exactly
+ * this. Until the page is set up, every function here must return
+ * -XF_ENOSYS.
+ * On aarch64 there is no page: `hvc #0xEA1` with the number in x16.
  */
 
 /* HYPERVISOR_event_channel_op(cmd, arg): EVTCHNOP_* with struct evtchn_*. */
@@ -122,6 +149,33 @@ uint64_t xf_plat_now_ns(void);
  * halts with a timer armed; a polling kernel may simply return 0 at once
  * (or after a pause) so that callers poll. Never called from an event
  * handler.
+ *
+ * What the callers rely on: after it returns, the event handlers of
+ * everything pending have run, or will run without further waiting. The
+ * synchronous helpers (xenstore reads, waiting for a backend, the console's
+ * write-all) loop "check the condition, xf_plat_wait()", and the condition
+ * often only changes when a handler runs.
+ *
+ *  - A kernel that takes upcalls gets this for free: the upcall runs the
+ *    handlers (xf_evtchn_dispatch() from the upcall). Check for "an upcall
+ *    happened since the last wait" and halt atomically (x86: `cli`, check,
+ *    `sti; hlt`), or an upcall that lands between the caller's check and
+ *    the halt is slept through until the timer.
+ *  - A polling kernel (no upcalls) must let pending events be dispatched:
+ *    its xf_plat_wait() may call xf_evtchn_dispatch() itself before it
+ *    sleeps (the context's handlers then run inside the wait, exactly as an
+ *    upcall would run them there; platform/pvh offers a hook for this,
+ *    xf_pvh_set_poll_hook()). If only the kernel's own loops dispatch, a
+ *    synchronous helper whose condition a handler sets waits until its
+ *    deadline.
+ *  - A wait that blocks in SCHEDOP_poll can sleep through an event whose
+ *    pending bit was already set: Xen wakes a vCPU blocked in SCHEDOP_poll
+ *    when a port becomes pending (0 -> 1), and with nr_ports == 0 it checks
+ *    no port before sleeping. A notification on a port whose bit is already
+ *    set (not yet dispatched) changes nothing, so nothing wakes the poll.
+ *    Dispatch first, list the ports of interest in sched_poll.ports (Xen
+ *    returns at once if one of them is pending), or cap each sleep (pvh.c
+ *    does the first and the last, 10 ms per call).
  */
 int xf_plat_wait(uint64_t deadline_ns);
 

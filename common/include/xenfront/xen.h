@@ -3,7 +3,7 @@
  *
  * Every xenfront source includes Xen's ABI through this file and never
  * directly, because the headers only come out right with three things done
- * first (measured on libxen-dev 4.17, see shared/notes/xen-headers-and-tools.md):
+ * first (measured on libxen-dev 4.17; see also docs/ARCHITECTURE.md):
  *
  *  - <stdint.h> and <stddef.h> must precede them (they use uint32_t and,
  *    through __CONST_RING_SIZE, offsetof) but do not include them;

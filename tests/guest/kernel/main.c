@@ -254,11 +254,16 @@ static void ipi_handler(struct xf_evtchn *e, evtchn_port_t port, void *arg)
     ipi_events++;
 }
 
-/* The kernel's own wait: a polling kernel runs the dispatcher first. */
+/* A polling kernel's dispatcher, run by the seam's wait (the poll hook):
+ * the libraries' own waits then see their events too. */
+static int poll_dispatch(void *arg)
+{
+    return xf_evtchn_dispatch(arg, 64);
+}
+
+/* The kernel's own wait: the seam's, which dispatches when polling. */
 static int kwait(uint64_t deadline)
 {
-    if (poll_mode && ec)
-        (void)xf_evtchn_dispatch(ec, 0);
     return xf_plat_wait(deadline);
 }
 
@@ -268,6 +273,8 @@ static const char *case_evtchn_upcall(void)
     evtchn_port_t port;
     int rc = xf_evtchn_create(&ec, &cfg);
     CHECK(rc == 0, "xf_evtchn_create %d", rc);
+    if (poll_mode)
+        xf_pvh_set_poll_hook(poll_dispatch, ec);
     if (!poll_mode) {
         xf_pvh_lapic_enable(SPURIOUS_VECTOR);
         no_eoi = cmdline_has("xf-no-eoi");

@@ -1,8 +1,13 @@
 /*
  * The platform seam for x86_64 PVH kernels: hypercalls through the
  * hypercall page, hvm_start_info and its memory map, a page allocator over
- * RAM, the PV clock, waiting on Xen's single-shot timer, and the foreign
- * mapping range. See <xenfront/pvh.h> for what the kernel must provide.
+ * RAM, the PV clock, waiting on Xen's single-shot timer or by polling, the
+ * foreign mapping range and the critical section. See <xenfront/pvh.h> for
+ * what the kernel must provide, and platform/pvh/README.md for a tour.
+ *
+ * Built with -mno-red-zone (sources.mk says so): the critical section's
+ * pushfq writes below the stack pointer, where a red zone would keep live
+ * data.
  */
 #include <xenfront/pvh.h>
 #include <xenfront/platform.h>
@@ -34,7 +39,8 @@ static uint8_t hypercall_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 /* Xen maps shared_info here (the RAM frame under it goes back to Xen). */
 static uint8_t shinfo_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
-static bool ready;
+static bool page_ready;  /* the hypercall page is filled */
+static bool ready;       /* xf_pvh_init() succeeded */
 static struct xf_pvh_info info;
 static struct hvm_start_info start_info;
 static struct hvm_memmap_table_entry memmap[XF_PVH_MEMMAP_MAX];
@@ -51,6 +57,8 @@ static uint64_t clock_last;
 static volatile uint64_t upcalls;
 static uint64_t upcalls_seen;
 static bool wait_timer;
+static xf_pvh_poll_hook_fn *poll_hook;
+static void *poll_hook_arg;
 
 static volatile uint32_t *lapic;
 
@@ -125,7 +133,10 @@ static long hypercall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3)
     register uint64_t r8 __asm__("r8") = 0;
     long ret;
 
-    if (XF_UNLIKELY(!ready && nr != __HYPERVISOR_memory_op && nr != __HYPERVISOR_xen_version))
+    /* Never jump into an empty page; before init is done, only the two
+     * calls init itself makes. */
+    if (XF_UNLIKELY(!page_ready ||
+                    (!ready && nr != __HYPERVISOR_memory_op && nr != __HYPERVISOR_xen_version)))
         return -XF_ENOSYS;
     __asm__ volatile("call *%[entry]"
                      : "=a"(ret), "+D"(a1), "+S"(a2), "+d"(a3), "+r"(r10), "+r"(r8)
@@ -212,6 +223,7 @@ static int hypercall_page_init(void)
             info.hypercall_msr = b;
             /* Physical address of the page (identity mapped), page 0. */
             wrmsr(b, (uintptr_t)hypercall_page);
+            page_ready = true;
             return 0;
         }
     }
@@ -482,6 +494,12 @@ void xf_pvh_wait_use_timer(bool on)
     wait_timer = on;
 }
 
+void xf_pvh_set_poll_hook(xf_pvh_poll_hook_fn *fn, void *arg)
+{
+    poll_hook = fn;
+    poll_hook_arg = arg;
+}
+
 int xf_plat_wait(uint64_t deadline_ns)
 {
     uint64_t now = xf_plat_now_ns();
@@ -489,10 +507,15 @@ int xf_plat_wait(uint64_t deadline_ns)
     if (now >= deadline_ns)
         return -XF_ETIMEDOUT;
     if (!wait_timer) {
-        /* Polling: SCHEDOP_poll on no port in particular sleeps until any
-         * event channel of the domain becomes pending or the timeout (Xen
-         * system time, our clock). An event that arrived just before is not
-         * seen, so sleep at most 10 ms per call: a poll loop stays live. */
+        /* Polling: first let pending events be dispatched (the hook), and
+         * return at once if that ran a handler: the caller's condition may
+         * hold now. Otherwise SCHEDOP_poll on no port in particular sleeps
+         * until some port of the domain becomes pending, or the timeout (Xen
+         * system time, our clock). A port already pending does not wake it
+         * (see <xenfront/platform.h>), so sleep at most 10 ms per call: a
+         * poll loop stays live. */
+        if (poll_hook && poll_hook(poll_hook_arg) > 0)
+            return 0;
         struct sched_poll sp = { .nr_ports = 0 };
         set_xen_guest_handle(sp.ports, NULL);
         sp.timeout = deadline_ns - now > 10000000ull ? now + 10000000ull : deadline_ns;
