@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Partial-link libconsole.a with only the primary console and early-output
+"""Partial-link libxfconsole.a with only the primary console and early-output
 entry points, as a kernel using just those would, and check that no object
 needing libxenbus or libgnttab came along.
 

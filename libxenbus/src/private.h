@@ -3,7 +3,7 @@
  * functions its source files share. Those are global symbols of the
  * archive, so they too carry the library's prefix, spelled out in full as
  * xf_xenbus__<name> (two underscores: internal), so that every name can be
- * found with grep: a kernel linking libxenbus.a gets no symbol outside the
+ * found with grep: a kernel linking libxfxenbus.a gets no symbol outside the
  * xf_xenbus_ namespace.
  */
 #ifndef XENBUS_PRIVATE_H

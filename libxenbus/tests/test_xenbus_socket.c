@@ -1,5 +1,5 @@
 /*
- * The unix-socket transport (libxenbus_host.a) against a small xsd_sockmsg
+ * The unix-socket transport (libxfxenbus_host.a) against a small xsd_sockmsg
  * server thread: the same client API over xenstored's socket protocol.
  * (The real xenstored arrives with the tier-2 tests.)
  */

@@ -1,5 +1,5 @@
 /*
- * xenfront/console.h: the Xen PV console front end (libconsole.a).
+ * xenfront/console.h: the Xen PV console front end (libxfconsole.a).
  *
  * One context (struct xf_console) drives one console ring, a
  * struct xencons_interface of <xen/io/console.h>: 2048 bytes of output

@@ -1,6 +1,6 @@
 /*
  * xenfront/console_secondary.h: secondary PV consoles through XenBus
- * (device/console/<n>), part of libconsole.a when it is built with
+ * (device/console/<n>), part of libxfconsole.a when it is built with
  * libxenbus and libgnttab. This header exists only in such builds; its
  * presence is marked by XF_CONSOLE_HAVE_SECONDARY.
  *
@@ -26,7 +26,7 @@
  * that every call on the console returns -XF_ENOTCONN; the context stays
  * until xf_console_secondary_close().
  *
- * Linking: these functions live in their own object of libconsole.a. Only a
+ * Linking: these functions live in their own object of libxfconsole.a. Only a
  * kernel that calls them links libxenbus and libgnttab.
  */
 #ifndef XENFRONT_CONSOLE_SECONDARY_H

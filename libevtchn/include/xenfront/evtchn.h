@@ -1,5 +1,5 @@
 /*
- * xenfront/evtchn.h: Xen event channels (libevtchn.a), 2-level ABI.
+ * xenfront/evtchn.h: Xen event channels (libxfevtchn.a), 2-level ABI.
  *
  * A context (struct xf_evtchn) covers the domain's shared_info page and one
  * vCPU's vcpu_info in it: the pending, mask and selector words of all

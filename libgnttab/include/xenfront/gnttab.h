@@ -1,5 +1,5 @@
 /*
- * xenfront/gnttab.h: Xen grant tables (libgnttab.a), v1 entries.
+ * xenfront/gnttab.h: Xen grant tables (libxfgnttab.a), v1 entries.
  *
  * A context (struct xf_gnttab) owns the domain's grant table as the guest
  * sees it: the table's frames mapped into pages from the platform, the free

@@ -1,10 +1,10 @@
 /*
- * xenfront/xenbus.h: xenstore client and XenBus device helpers (libxenbus.a).
+ * xenfront/xenbus.h: xenstore client and XenBus device helpers (libxfxenbus.a).
  *
  * One context (struct xf_xenbus) is one connection to xenstored: over the
  * guest's shared xenstore ring (struct xenstore_domain_interface, its event
  * channel driven through libevtchn), or over any other byte stream through
- * <xenfront/xenbus_transport.h> (libxenbus_host.a adds xenstored's unix
+ * <xenfront/xenbus_transport.h> (libxfxenbus_host.a adds xenstored's unix
  * socket, as dom0 tools use it).
  *
  * Layers, bottom up:

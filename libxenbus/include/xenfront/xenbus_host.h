@@ -1,6 +1,6 @@
 /*
  * xenfront/xenbus_host.h: the xenstore client over xenstored's unix socket
- * (libxenbus_host.a, host flavour only: it uses POSIX sockets).
+ * (libxfxenbus_host.a, host flavour only: it uses POSIX sockets).
  *
  * xenstored speaks the same xsd_sockmsg stream on its socket as on a
  * domain's ring; a connection made there is privileged (dom0 tools use

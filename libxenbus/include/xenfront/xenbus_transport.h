@@ -4,7 +4,7 @@
  *
  * The client core sees its connection as two byte streams carrying
  * xsd_sockmsg messages, whatever carries them: the shared ring
- * (xf_xenbus_create_ring()), xenstored's unix socket (libxenbus_host.a), or
+ * (xf_xenbus_create_ring()), xenstored's unix socket (libxfxenbus_host.a), or
  * an embedder's own. A transport is a table of functions over an opaque
  * pointer. The core calls them only from xf_xenbus_* calls on the context,
  * serialised as the context is (send/recv/kick/status may therefore run in
