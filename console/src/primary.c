@@ -51,13 +51,13 @@ int xf_console_create(struct xf_console **out, struct xf_evtchn *ec, void *page,
     memset(con, 0, sizeof(*con));
     con->ec = ec;
     con->port = port;
-    rc = xf_console_priv_init(con, page, cfg);
+    rc = xf_console__init(con, page, cfg);
     if (rc < 0)
         goto fail;
     /* Adopt the port, or take it back from an earlier console on this ec
      * that released it; input that arrived before us is delivered once
      * the handler is in. */
-    rc = xf_evtchn_take(ec, port, xf_console_priv_handler, con);
+    rc = xf_evtchn_take(ec, port, xf_console__handler, con);
     if (rc < 0)
         goto fail;
     xf_log(XF_LOG_INFO, "console: primary console on port %u", (unsigned)port);

@@ -68,13 +68,13 @@ _Static_assert(sizeof(struct xencons_interface) <= XF_PAGE_SIZE, "the ring fits 
  * them. Sets every field except ec, port and ops; con must be zeroed.
  * 0 or -XF_EPROTO (the indices are inconsistent).
  */
-int xf_console_priv_init(struct xf_console *con, void *page,
+int xf_console__init(struct xf_console *con, void *page,
                          const struct xf_console_config *cfg);
 
 /* The event handler of a console port (arg: the console). */
-void xf_console_priv_handler(struct xf_evtchn *ec, evtchn_port_t port, void *arg);
+void xf_console__handler(struct xf_evtchn *ec, evtchn_port_t port, void *arg);
 
 /* Make the console unusable with reason err (first reason wins). */
-void xf_console_priv_fail(struct xf_console *con, int err);
+void xf_console__fail(struct xf_console *con, int err);
 
 #endif /* XF_CONSOLE_PRIVATE_H */

@@ -15,7 +15,7 @@
  */
 #include "private.h"
 
-void xf_console_priv_fail(struct xf_console *con, int err)
+void xf_console__fail(struct xf_console *con, int err)
 {
     if (XF_READ_ONCE(con->state) == 0)
         XF_WRITE_ONCE(con->state, err);
@@ -28,7 +28,7 @@ static int violation(struct xf_console *con, const char *what, uint32_t got,
            "console: port %u: back end broke the ring: %s (read %u, ours %u, last seen %u); "
            "console disabled",
            (unsigned)con->port, what, (unsigned)got, (unsigned)ours, (unsigned)seen);
-    xf_console_priv_fail(con, -XF_EPROTO);
+    xf_console__fail(con, -XF_EPROTO);
     return -XF_EPROTO;
 }
 
@@ -40,7 +40,7 @@ static void kick(struct xf_console *con)
         xf_log(XF_LOG_DEBUG, "console: port %u: notify failed (%d)", (unsigned)con->port, rc);
 }
 
-int xf_console_priv_init(struct xf_console *con, void *page,
+int xf_console__init(struct xf_console *con, void *page,
                          const struct xf_console_config *cfg)
 {
     struct xencons_interface *intf = page;
@@ -346,7 +346,7 @@ static int deliver(struct xf_console *con)
     return total;
 }
 
-void xf_console_priv_handler(struct xf_evtchn *ec, evtchn_port_t port, void *arg)
+void xf_console__handler(struct xf_evtchn *ec, evtchn_port_t port, void *arg)
 {
     struct xf_console *con = arg;
 

@@ -107,10 +107,10 @@ int xf_console_secondary_open(struct xf_console **out, struct xf_xenbus *xb,
     if (rc < 0)
         goto fail;
     /* A fresh zeroed page: indices at zero. */
-    rc = xf_console_priv_init(&s->con, s->ring.sring, &ccfg);
+    rc = xf_console__init(&s->con, s->ring.sring, &ccfg);
     if (rc < 0)
         goto fail;
-    rc = xf_frontdev_evtchn_alloc(&s->fd, xf_console_priv_handler, &s->con, &s->con.port);
+    rc = xf_frontdev_evtchn_alloc(&s->fd, xf_console__handler, &s->con, &s->con.port);
     if (rc < 0)
         goto fail;
     s->bound = true;
@@ -143,7 +143,7 @@ static int follow_close(struct sec *s, uint64_t deadline_ns)
 {
     int rc;
 
-    xf_console_priv_fail(&s->con, -XF_ENOTCONN);
+    xf_console__fail(&s->con, -XF_ENOTCONN);
     s->closed = true;
     rc = xf_xenbus_dev_close(s->fd.xb, &s->fd.dev, deadline_ns);
     if (rc < 0)
@@ -194,7 +194,7 @@ int xf_console_secondary_close(struct xf_console *con, uint64_t deadline_ns)
     if (s == NULL)
         return -XF_EINVAL;
     if (!s->closed) {
-        xf_console_priv_fail(con, -XF_ENOTCONN);
+        xf_console__fail(con, -XF_ENOTCONN);
         s->closed = true;
         rc = xf_xenbus_dev_close(s->fd.xb, &s->fd.dev, deadline_ns);
     }

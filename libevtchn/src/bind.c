@@ -9,7 +9,7 @@
  */
 #include "private.h"
 
-void ev_record(struct xf_evtchn *ec, evtchn_port_t port, xf_evtchn_handler_fn *fn, void *arg)
+void xf_evtchn__record(struct xf_evtchn *ec, evtchn_port_t port, xf_evtchn_handler_fn *fn, void *arg)
 {
     unsigned w = EV_WORD(port);
     xen_ulong_t m = EV_MASK(port);
@@ -33,7 +33,7 @@ void ev_record(struct xf_evtchn *ec, evtchn_port_t port, xf_evtchn_handler_fn *f
     if (fn != NULL) {
         /* Publish the slot before dispatch may look at it. */
         EV_OWN_OR(&ec->active[w], m);
-        (void)ev_unmask(ec, port);
+        (void)xf_evtchn__unmask(ec, port);
     }
 }
 
@@ -74,7 +74,7 @@ static int finish_bind(struct xf_evtchn *ec, long rc, evtchn_port_t got, bool mo
         if (r != 0)
             return r;
     }
-    ev_record(ec, got, fn, arg);
+    xf_evtchn__record(ec, got, fn, arg);
     *port = got;
     return 0;
 }
@@ -188,7 +188,7 @@ int xf_evtchn_adopt(struct xf_evtchn *ec, evtchn_port_t port, xf_evtchn_handler_
             return -XF_EINVAL;
         break;
     }
-    ev_record(ec, port, handler, arg);
+    xf_evtchn__record(ec, port, handler, arg);
     return 0;
 }
 

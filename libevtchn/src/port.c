@@ -49,7 +49,7 @@ int xf_evtchn_mask(struct xf_evtchn *ec, evtchn_port_t port)
  *    upcall and kicks the vCPU. The hypercall is paid only when there is
  *    an event to deliver anyway.
  */
-int ev_unmask(struct xf_evtchn *ec, evtchn_port_t port)
+int xf_evtchn__unmask(struct xf_evtchn *ec, evtchn_port_t port)
 {
     unsigned w = EV_WORD(port);
     xen_ulong_t m = EV_MASK(port);
@@ -74,7 +74,7 @@ int xf_evtchn_unmask(struct xf_evtchn *ec, evtchn_port_t port)
 
     if (err != 0)
         return err;
-    return ev_unmask(ec, port);
+    return xf_evtchn__unmask(ec, port);
 }
 
 int xf_evtchn_raise(struct xf_evtchn *ec, evtchn_port_t port)
@@ -85,11 +85,11 @@ int xf_evtchn_raise(struct xf_evtchn *ec, evtchn_port_t port)
         return err;
     EV_OR(&ec->shinfo->evtchn_pending[EV_WORD(port)], EV_MASK(port));
     /* A masked port keeps the bit for its unmask; an unmasked one needs
-     * the selector and the upcall Xen would have set: ev_unmask finds the
+     * the selector and the upcall Xen would have set: xf_evtchn__unmask finds the
      * port pending and has Xen do exactly that. */
     if (ev_test_masked(ec, port))
         return 0;
-    return ev_unmask(ec, port);
+    return xf_evtchn__unmask(ec, port);
 }
 
 int xf_evtchn_is_masked(const struct xf_evtchn *ec, evtchn_port_t port)
@@ -122,7 +122,7 @@ int xf_evtchn_set_handler(struct xf_evtchn *ec, evtchn_port_t port,
     /* An event that came while the port had no handler was skipped by
      * dispatch (its selector bit consumed): unmasking again re-raises it. */
     if (!ev_test_masked(ec, port))
-        return ev_unmask(ec, port);
+        return xf_evtchn__unmask(ec, port);
     return 0;
 }
 

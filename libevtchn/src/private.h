@@ -100,14 +100,12 @@ static inline bool ev_test_pending(const struct xf_evtchn *ec, evtchn_port_t por
 }
 
 /* Internal functions are global in the archive: they carry the prefix. */
-#define ev_record xf_evtchn__record
-#define ev_unmask xf_evtchn__unmask
 
 /* bind.c: make a port Xen just gave us ours (masked, handler installed,
  * unmasked if there is a handler). */
-void ev_record(struct xf_evtchn *ec, evtchn_port_t port, xf_evtchn_handler_fn *fn, void *arg);
+void xf_evtchn__record(struct xf_evtchn *ec, evtchn_port_t port, xf_evtchn_handler_fn *fn, void *arg);
 
 /* port.c: the unmask with its race handled (no ownership check). */
-int ev_unmask(struct xf_evtchn *ec, evtchn_port_t port);
+int xf_evtchn__unmask(struct xf_evtchn *ec, evtchn_port_t port);
 
 #endif /* XF_EVTCHN_PRIVATE_H */
