@@ -279,6 +279,75 @@ START_TEST(ring_values_near_the_size_limit)
 }
 END_TEST
 
+/*
+ * What a guest meets long before the protocol's limits, measured on the
+ * real xenstored (and documented in xenbus.h, "Server limits"): the
+ * largest value a domU may write to a fresh node, how a node's child list
+ * counts against the same quota, and how many transactions it may hold
+ * open at once. Asserts the documented figures, so the header stays true.
+ */
+static size_t largest_write(const char *node)
+{
+    static char v[XENSTORE_PAYLOAD_MAX];
+    size_t lo = 1, hi = 4000;
+
+    memset(v, 'v', sizeof(v));
+    while (lo + 1 < hi) {           /* lo writes, hi does not */
+        size_t mid = (lo + hi) / 2;
+        int rc = xf_xenbus_write(xb, 0, node, v, mid, T5);
+
+        ck_assert_msg(rc == 0 || rc == -XF_ENOSPC, "write of %zu: %d", mid, rc);
+        if (rc == 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* What Debian's xenstored 4.17 gives a domU at its defaults (quota-max-
+ * entry-size 2048, counting the node's permissions and child names too;
+ * quota-max-transaction 10, the check letting one more through). */
+#define XSD417_DOMU_VALUE_MAX 2007
+#define XSD417_DOMU_TRANSACTIONS_MAX 11
+START_TEST(ring_server_limits_measured)
+{
+    xf_xenbus_tx_t tx[16];
+    unsigned int open = 0, kids = 0;
+    size_t alone, with_kids;
+    char name[128];
+    int rc;
+
+    up();
+    alone = largest_write("data/limit");
+    ck_assert_int_eq(xf_xenbus_write(xb, 0, "data/limit", "", 0, T5), 0);
+    /* Children of a node: each name (and its NUL) counts against the
+     * parent's size, so a node with children holds a shorter value. */
+    for (unsigned int i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "data/limit/child-with-a-forty-byte-name-%06u", i);
+        ck_assert_int_eq(xf_xenbus_write(xb, 0, name, "1", 1, T5), 0);
+        kids++;
+    }
+    with_kids = largest_write("data/limit");
+    /* Transactions open at once. */
+    for (; open < 16; open++) {
+        rc = xf_xenbus_transaction_start(xb, &tx[open], T5);
+        if (rc != 0)
+            break;
+    }
+    fprintf(stderr, "# xenstored 4.17 limits for a domU: value %zu bytes alone, %zu with %u "
+            "children of %zu-byte names; %u transactions open (next: %d)\n",
+            alone, with_kids, kids, strlen("child-with-a-forty-byte-name-000000"), open, rc);
+    ck_assert_uint_eq(alone, XSD417_DOMU_VALUE_MAX);
+    ck_assert_uint_eq(alone - with_kids, kids * (strlen("child-with-a-forty-byte-name-000000") + 1));
+    ck_assert_uint_eq(open, XSD417_DOMU_TRANSACTIONS_MAX);
+    ck_assert_int_eq(rc, -XF_ENOSPC);
+    while (open > 0)
+        ck_assert_int_eq(xf_xenbus_transaction_end(xb, tx[--open], false, T5), 0);
+    down();
+}
+END_TEST
+
 /* The guest's watch count as xenstored keeps it (XS_CONTROL "quota"). */
 static int xsd_watches(void)
 {
@@ -406,6 +475,7 @@ int main(void)
     tcase_add_test(tc, ring_transaction_conflicting_with_dom0_is_retried);
     tcase_add_test(tc, ring_directory_part_thousands_of_children);
     tcase_add_test(tc, ring_values_near_the_size_limit);
+    tcase_add_test(tc, ring_server_limits_measured);
     tcase_add_test(tc, ring_reset_watches);
     tcase_add_test(tc, socket_dom0_operations_watch_transaction);
     suite_add_tcase(su, tc);

@@ -83,6 +83,30 @@
  *   -XF_ETIMEDOUT the deadline passed (and, from xf_xenbus_status(), the
  *                 link is dead: see above).
  *
+ * Server limits: what a guest meets long before the protocol's. Measured
+ * on Debian 12's C xenstored 4.17 at its defaults through the guest ring
+ * (tests/hostpeers, ring_server_limits_measured and
+ * ring_values_near_the_size_limit, which assert these figures):
+ *   - a node's size for a domU is at most 2048 bytes (quota-max-entry-size),
+ *     and that size counts the node's permission records and its child
+ *     list too: a fresh node under the guest's home takes a value of at
+ *     most 2007 bytes, and each child costs its name plus one byte (ten
+ *     children of 35-byte names leave 1647). Above it: -XF_ENOSPC. The
+ *     protocol's own limit (a 4096-byte payload, path included) gives
+ *     -XF_E2BIG before anything is sent;
+ *   - at most 11 transactions open at once per connection (quota-max-
+ *     transaction 10; the check lets one more through); the next start
+ *     gives -XF_ENOSPC;
+ *   - directory listings longer than one reply need XS_DIRECTORY_PART
+ *     (xf_xenbus_directory_part), which C xenstored 4.17 has;
+ *   - ring reconnection: C xenstored 4.17 offers none (server_features 0),
+ *     so only a quiescent hand-over (xf_xenbus_quiesce) is safe.
+ * oxenstored could not be run here (it needs setrlimit(RLIMIT_NOFILE),
+ * refused in this sandbox), so its figures are not given: by its own
+ * documentation it lacks XS_DIRECTORY_PART and answers quotas with
+ * "EQUOTA", which this library maps to -XF_ENOSPC. Servers may be
+ * configured otherwise: treat -XF_ENOSPC as "over a quota".
+ *
  * Concurrency. A context is used by one CPU at a time; the caller
  * serialises calls, except that the event handler (xf_xenbus_process(),
  * called from libevtchn's dispatch) may interrupt any call on the same CPU.
