@@ -1,0 +1,722 @@
+/*
+ * Transmit: slot building (copy pages or zero-copy grants), completion by
+ * response id, failing everything when the device breaks or closes.
+ */
+#include "private.h"
+
+struct nf_done {
+    void *cookie;
+    int status;
+};
+
+static struct xf_gnttab *gt_of(const struct nf_queue *q)
+{
+    return q->nf->fd.gt;
+}
+
+/* ------------------------------------------------------------------------
+ * Set up and tear down (main flow, at connect and disconnect).
+ */
+int xf_netfront__tx_setup(struct nf_queue *q)
+{
+    struct xf_netfront *nf = q->nf;
+    unsigned int n = nf->tx_slots;
+    int rc;
+
+    rc = xf_idtable_init(&q->ids, q->id_slots, n);
+    if (rc < 0)
+        return rc;
+    memset(q->slot, 0, sizeof(q->slot));
+    memset(q->pkts, 0, sizeof(q->pkts));
+    memset(q->pool, 0, sizeof(q->pool));
+    for (unsigned int i = 0; i < n; i++)
+        q->pkts[i].next = (uint16_t)(i + 1 < n ? i + 1 : NF_NONE);
+    q->pkt_free = 0;
+    q->pkts_free = n;
+    q->extras_out = 0;
+    q->want_space = false;
+    rc = xf_gnttab_alloc_refs(gt_of(q), q->pool_ref, n);
+    if (rc < 0)
+        return rc;
+    rc = xf_gnttab_alloc_refs(gt_of(q), q->zc_ref, n);
+    if (rc < 0) {
+        (void)xf_gnttab_free_refs(gt_of(q), q->pool_ref, n);
+        return rc;
+    }
+    for (unsigned int i = 0; i < n; i++)
+        q->zc_ref_ours[i] = true;
+    /* The copy pages: zeroed by the allocator, granted read-only once. */
+    for (unsigned int i = 0; i < n; i++) {
+        xen_pfn_t gfn;
+
+        q->pool[i] = xf_plat_page_alloc(1);
+        if (q->pool[i] == NULL) {
+            rc = -XF_ENOMEM;
+            goto fail;
+        }
+        gfn = xf_plat_virt_to_gfn(q->pool[i]);
+        rc = gfn == ~(xen_pfn_t)0 ? -XF_EFAULT
+                                  : xf_gnttab_grant_ref(gt_of(q), q->pool_ref[i],
+                                                        nf->fd.dev.backend_id, gfn, true);
+        if (rc < 0) {
+            xf_plat_page_free(q->pool[i], 1);
+            q->pool[i] = NULL;
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    /* Nothing was published: the back end cannot hold any of these. */
+    for (unsigned int i = 0; i < n; i++) {
+        if (q->pool[i] == NULL)
+            continue;
+        (void)xf_gnttab_end_ref(gt_of(q), q->pool_ref[i]);
+        xf_plat_page_free(q->pool[i], 1);
+        q->pool[i] = NULL;
+    }
+    (void)xf_gnttab_free_refs(gt_of(q), q->pool_ref, n);
+    (void)xf_gnttab_free_refs(gt_of(q), q->zc_ref, n);
+    return rc;
+}
+
+static void free_page_cb(struct xf_gnttab *gt, void *page, void *arg)
+{
+    (void)gt;
+    (void)arg;
+    xf_plat_page_free(page, 1);
+}
+
+void xf_netfront__tx_teardown(struct nf_queue *q, int status)
+{
+    unsigned int n = q->nf->tx_slots;
+
+    xf_netfront__tx_fail_all(q, status);
+    for (unsigned int i = 0; i < n; i++) {
+        if (q->pool[i] == NULL)
+            continue;
+        if (xf_gnttab_end_ref(gt_of(q), q->pool_ref[i]) == 0) {
+            (void)xf_gnttab_free_refs(gt_of(q), &q->pool_ref[i], 1);
+            xf_plat_page_free(q->pool[i], 1);
+        } else if (xf_gnttab_end_access_deferred(gt_of(q), q->pool_ref[i], q->pool[i],
+                                                 free_page_cb, NULL) < 0) {
+            xf_log(XF_LOG_ERROR, "netfront: tx page still mapped and deferred list full: leaked");
+        }
+        q->pool[i] = NULL;
+    }
+    for (unsigned int i = 0; i < n; i++)
+        if (q->zc_ref_ours[i]) {
+            (void)xf_gnttab_free_refs(gt_of(q), &q->zc_ref[i], 1);
+            q->zc_ref_ours[i] = false;
+        }
+}
+
+/* ------------------------------------------------------------------------
+ * Completion.
+ */
+
+/* One slot of packet p is done; returns true when the whole packet is
+ * (then *d holds its completion). Under the critical section. */
+static bool slot_done(struct nf_queue *q, uint16_t pi, struct nf_done *d)
+{
+    struct nf_txpkt *p = &q->pkts[pi];
+
+    if (!p->used || p->left == 0)
+        return false;
+    if (--p->left != 0)
+        return false;
+    d->cookie = p->cookie;
+    d->status = p->status;
+    if (p->status == 0) {
+        q->st.tx_packets++;
+        q->st.tx_bytes += p->len;
+    } else if (p->status == -XF_EIO) {
+        q->st.tx_errors++;
+    } else {
+        q->st.tx_failed++;
+    }
+    p->used = false;
+    p->next = q->pkt_free;
+    q->pkt_free = pi;
+    q->pkts_free++;
+    return true;
+}
+
+static void deliver(struct nf_queue *q, const struct nf_done *d, unsigned int n)
+{
+    struct xf_netfront *nf = q->nf;
+
+    if (nf->cfg.tx_done == NULL)
+        return;
+    for (unsigned int i = 0; i < n; i++)
+        nf->cfg.tx_done(nf, q->index, d[i].cookie, d[i].status, nf->cfg.arg);
+}
+
+/* The back end let go of a zero-copy grant we had to defer: the slot is
+ * done now (from xf_gnttab_reclaim(), wherever the embedder calls it). */
+static void zc_released(struct xf_gnttab *gt, void *page, void *arg)
+{
+    struct nf_queue *q = arg;
+    struct nf_txslot *s = page;
+    struct nf_done d;
+    bool fin;
+    xf_irqflags_t fl;
+
+    (void)gt;
+    fl = xf_plat_irq_save();
+    s->zc_live = false;
+    q->nf->deferred--;
+    fin = slot_done(q, s->pkt, &d);
+    xf_plat_irq_restore(fl);
+    if (fin)
+        deliver(q, &d, 1);
+}
+
+/* Fail every slot still outstanding (broken, or disconnecting): revoke
+ * zero-copy grants (deferred while the back end maps them) and complete
+ * their packets with status. */
+void xf_netfront__tx_fail_all(struct nf_queue *q, int status)
+{
+    unsigned int n = q->nf->tx_slots;
+
+    for (unsigned int i = 0; i < n; i++) {
+        struct nf_txslot *s = &q->slot[i];
+        struct nf_done d;
+        bool pub, live, fin = false;
+        xf_irqflags_t fl = xf_plat_irq_save();
+
+        pub = xf_idtable_state(&q->ids, i) == XF_ID_PUBLISHED;
+        if (pub) {
+            (void)xf_idtable_unpublish(&q->ids, i);
+            (void)xf_idtable_cancel(&q->ids, i);
+        }
+        live = s->zc && s->zc_live;
+        if ((pub || live) && q->pkts[s->pkt].used && q->pkts[s->pkt].status == 0)
+            q->pkts[s->pkt].status = status;
+        xf_plat_irq_restore(fl);
+        if (!pub && !live)
+            continue;
+        if (live) {
+            if (xf_gnttab_end_ref(gt_of(q), q->zc_ref[i]) == 0) {
+                s->zc_live = false;
+            } else {
+                int rc;
+
+                fl = xf_plat_irq_save();
+                q->nf->deferred++;
+                xf_plat_irq_restore(fl);
+                q->zc_ref_ours[i] = false;
+                rc = xf_gnttab_end_access_deferred(gt_of(q), q->zc_ref[i], s, zc_released, q);
+                if (rc < 0) {
+                    /* The caller's page stays granted: its packet can never
+                     * complete safely. Leak it rather than expose memory. */
+                    fl = xf_plat_irq_save();
+                    q->nf->deferred--;
+                    xf_plat_irq_restore(fl);
+                    xf_log(XF_LOG_ERROR, "netfront: zero-copy grant still mapped, "
+                           "deferred list full: packet never completes");
+                }
+                continue;
+            }
+        }
+        fl = xf_plat_irq_save();
+        fin = slot_done(q, s->pkt, &d);
+        xf_plat_irq_restore(fl);
+        if (fin)
+            deliver(q, &d, 1);
+    }
+    {
+        xf_irqflags_t fl = xf_plat_irq_save();
+
+        q->extras_out = 0;
+        xf_plat_irq_restore(fl);
+    }
+}
+
+static int status_of(struct nf_queue *q, int16_t st)
+{
+    switch (st) {
+    case NETIF_RSP_OKAY:
+        return 0;
+    case NETIF_RSP_ERROR:
+    case NETIF_RSP_DROPPED:
+        return -XF_EIO;
+    default:
+        q->st.tx_bad_status++;       /* N4: an error, and the slot is freed */
+        return -XF_EIO;
+    }
+}
+
+/* Consume what responses there are, in bounded batches. */
+static void tx_reap(struct nf_queue *q)
+{
+    struct xf_netfront *nf = q->nf;
+    unsigned int budget = nf->budget < 64 ? nf->budget : 64;
+
+    for (unsigned int round = 0;; round++) {
+        struct nf_done done[64];
+        unsigned int nd = 0;
+        int n;
+
+        if (round == 8) {
+            /* Budget spent: the back end's next push raises the event
+             * for what is left (or the next poll or send takes it). */
+            q->st.budget_spent++;
+            XF_WRITE_ONCE(q->tx.sring->rsp_event, XF_READ_ONCE(q->tx.sring->rsp_prod) + 1);
+            XF_MB();
+            return;
+        }
+        n = XF_FRONT_RING_GET_RESPONSES(&q->tx, netif_tx, q->txbuf, budget);
+
+        if (n < 0) {
+            xf_netfront__broke(nf, q, "tx rsp_prod beyond the requests", 0);
+            return;
+        }
+        for (int k = 0; k < n; k++) {
+            netif_tx_response_t rsp = q->txbuf[k];
+            struct nf_txslot *s;
+            xf_irqflags_t fl;
+            int st;
+
+            if (rsp.status == NETIF_RSP_NULL) {
+                /* Only the slots of extras we sent are answered NULL (and
+                 * without an id); a NULL beyond them hides a data slot. */
+                bool ok;
+
+                fl = xf_plat_irq_save();
+                ok = q->extras_out > 0;
+                if (ok)
+                    q->extras_out--;
+                xf_plat_irq_restore(fl);
+                if (!ok) {
+                    deliver(q, done, nd);
+                    xf_netfront__broke(nf, q, "tx NULL response for a data slot", rsp.id);
+                    return;
+                }
+                continue;
+            }
+            fl = xf_plat_irq_save();
+            if (xf_idtable_complete(&q->ids, rsp.id, NULL) < 0) {
+                xf_plat_irq_restore(fl);
+                deliver(q, done, nd);
+                xf_netfront__broke(nf, q, "tx response for an id not in flight", rsp.id);
+                return;
+            }
+            s = &q->slot[rsp.id];
+            st = status_of(q, rsp.status);
+            if (st != 0 && q->pkts[s->pkt].status == 0)
+                q->pkts[s->pkt].status = st;
+            xf_plat_irq_restore(fl);
+            if (s->zc && s->zc_live) {
+                if (xf_gnttab_end_ref(nf->fd.gt, q->zc_ref[rsp.id]) != 0) {
+                    /* N6: answered but still mapped. The slot stays live;
+                     * failing everything defers its grant. */
+                    deliver(q, done, nd);
+                    xf_netfront__broke(nf, q, "tx grant still in use at its response",
+                                       rsp.id);
+                    return;
+                }
+                s->zc_live = false;
+            }
+            fl = xf_plat_irq_save();
+            if (slot_done(q, s->pkt, &done[nd]))
+                nd++;
+            xf_plat_irq_restore(fl);
+        }
+        deliver(q, done, nd);
+        if ((unsigned int)n == budget)
+            continue;
+        /* Re-arm the completion event and look again. */
+        if (nf->cfg.tx_event_final) {
+            n = xf_front_ring_final_check(&q->tx);
+        } else {
+            RING_IDX cons = q->tx.rsp_cons;
+            uint32_t out = (uint32_t)(q->tx.req_pushed - cons);
+
+            /* Half-way through what is outstanding: one event per half
+             * of the window rather than per response (fewer interrupts
+             * under load; completions may wait for the next poll/send). */
+            XF_WRITE_ONCE(q->tx.sring->rsp_event, cons + (out >> 1) + 1);
+            XF_MB();
+            n = xf_front_ring_poll(&q->tx);
+        }
+        if (n < 0) {
+            xf_netfront__broke(nf, q, "tx rsp_prod beyond the requests", 0);
+            return;
+        }
+        if (n == 0)
+            break;
+    }
+}
+
+static bool enter(bool *busy, bool *again)
+{
+    xf_irqflags_t fl = xf_plat_irq_save();
+    bool ok = !*busy;
+
+    if (ok)
+        *busy = true;
+    else
+        *again = true;
+    xf_plat_irq_restore(fl);
+    return ok;
+}
+
+/* Leave, unless a handler asked for another run meanwhile. */
+static bool leave(bool *busy, bool *again)
+{
+    xf_irqflags_t fl = xf_plat_irq_save();
+    bool more = *again;
+
+    *again = false;
+    if (!more)
+        *busy = false;
+    xf_plat_irq_restore(fl);
+    return more;
+}
+
+static bool space_ok(struct nf_queue *q)
+{
+    return xf_front_ring_free(&q->tx) >= NF_SPACE_SLOTS &&
+           xf_idtable_free(&q->ids) >= XF_NETFRONT_TX_MAX_SLOTS && q->pkts_free > 0;
+}
+
+void xf_netfront__tx_gc(struct nf_queue *q)
+{
+    struct xf_netfront *nf = q->nf;
+
+    if (!enter(&q->tx_busy, &q->tx_again))
+        return;
+    do {
+        bool wake = false;
+        xf_irqflags_t fl;
+
+        if (!q->up)
+            continue;
+        if (nf->broken) {
+            xf_netfront__tx_fail_all(q, nf->broken);
+            continue;
+        }
+        tx_reap(q);
+        if (nf->broken) {
+            xf_netfront__tx_fail_all(q, nf->broken);
+            continue;
+        }
+        fl = xf_plat_irq_save();
+        if (q->want_space && space_ok(q)) {
+            q->want_space = false;
+            wake = true;
+        }
+        xf_plat_irq_restore(fl);
+        if (wake && nf->cfg.tx_space != NULL)
+            nf->cfg.tx_space(nf, q->index, nf->cfg.arg);
+    } while (leave(&q->tx_busy, &q->tx_again));
+}
+
+/* ------------------------------------------------------------------------
+ * Send.
+ */
+struct piece {
+    const unsigned char *p;
+    uint32_t len;
+};
+
+/* Zero-copy slots of a packet: each fragment split at page ends. Returns
+ * the count (up to max + 1, meaning "too many"), or 0 if the first slot
+ * would be shorter than an Ethernet header. */
+static unsigned int zc_pieces(const struct xf_netfront_tx *pkt, struct piece *pc, unsigned int max)
+{
+    unsigned int n = 0;
+
+    for (unsigned int f = 0; f < pkt->nfrags; f++) {
+        const unsigned char *p = pkt->frags[f].data;
+        uint32_t len = pkt->frags[f].len;
+
+        while (len > 0) {
+            uint32_t off = (uint32_t)((uintptr_t)p & (XF_PAGE_SIZE - 1));
+            uint32_t c = XF_PAGE_SIZE - off;
+
+            if (c > len)
+                c = len;
+            if (n == max)
+                return max + 1;
+            pc[n].p = p;
+            pc[n].len = c;
+            n++;
+            p += c;
+            len -= c;
+        }
+    }
+    if (n > 0 && pc[0].len < NF_ETH_HLEN)
+        return 0;
+    return n;
+}
+
+static void copy_packet(struct nf_queue *q, const struct xf_netfront_tx *pkt, const int32_t *ids,
+                        unsigned int slots)
+{
+    unsigned int f = 0;
+    uint32_t foff = 0;
+
+    for (unsigned int k = 0; k < slots; k++) {
+        unsigned char *dst = q->pool[ids[k]];
+        uint32_t room = XF_PAGE_SIZE, pos = 0;
+
+        while (room > 0 && f < pkt->nfrags) {
+            uint32_t c = pkt->frags[f].len - foff;
+
+            if (c > room)
+                c = room;
+            memcpy(dst + pos, (const unsigned char *)pkt->frags[f].data + foff, c);
+            pos += c;
+            room -= c;
+            foff += c;
+            if (foff == pkt->frags[f].len) {
+                f++;
+                foff = 0;
+            }
+        }
+    }
+}
+
+static int check_queue(struct xf_netfront *nf, unsigned int qi, struct nf_queue **out)
+{
+    if (nf == NULL)
+        return -XF_EINVAL;
+    if (nf->broken)
+        return nf->broken;
+    if (!nf->connected)
+        return -XF_ENOTCONN;
+    if (qi >= nf->nq)
+        return -XF_EINVAL;
+    *out = nf->q[qi];
+    return 0;
+}
+
+/* Reserve ids and a packet, or say why not. Under the critical section. */
+static int reserve(struct nf_queue *q, unsigned int slots, unsigned int extras, int32_t *ids,
+                   uint16_t *pi)
+{
+    if (xf_front_ring_free(&q->tx) < slots + extras || xf_idtable_free(&q->ids) < slots ||
+        q->pkts_free == 0) {
+        q->want_space = true;
+        q->st.tx_eagain++;
+        return -XF_EAGAIN;
+    }
+    *pi = q->pkt_free;
+    q->pkt_free = q->pkts[*pi].next;
+    q->pkts_free--;
+    for (unsigned int k = 0; k < slots; k++)
+        ids[k] = xf_idtable_alloc(&q->ids, NULL);
+    return 0;
+}
+
+/* Write the requests, publish and push. */
+static void post(struct nf_queue *q, const netif_tx_request_t *reqs, unsigned int slots,
+                 const netif_extra_info_t *ex, unsigned int extras, const int32_t *ids)
+{
+    xf_irqflags_t fl;
+    bool kick;
+    unsigned int i = 0;
+
+    /* The requests are built privately and stored, never read back (N23). */
+    *XF_FRONT_RING_REQ(&q->tx, netif_tx, i++) = reqs[0];
+    for (unsigned int e = 0; e < extras; e++) {
+        unsigned char *slot = xf_front_ring_req_slot(&q->tx, i++);
+
+        memset(slot, 0, sizeof(netif_tx_request_t));
+        memcpy(slot, &ex[e], sizeof(ex[e]));
+    }
+    for (unsigned int k = 1; k < slots; k++)
+        *XF_FRONT_RING_REQ(&q->tx, netif_tx, i++) = reqs[k];
+    fl = xf_plat_irq_save();
+    for (unsigned int k = 0; k < slots; k++)
+        (void)xf_idtable_publish(&q->ids, (uint32_t)ids[k]);
+    q->extras_out += extras;
+    xf_front_ring_produce(&q->tx, i);
+    kick = xf_front_ring_push(&q->tx);
+    xf_plat_irq_restore(fl);
+    if (kick)
+        xf_netfront__notify(q, false);
+}
+
+int xf_netfront_send(struct xf_netfront *nf, unsigned int qi, const struct xf_netfront_tx *pkt)
+{
+    struct nf_queue *q = NULL;
+    struct piece pc[XF_NETFRONT_TX_MAX_SLOTS + 1];
+    netif_tx_request_t reqs[XF_NETFRONT_TX_MAX_SLOTS];
+    netif_extra_info_t ex;
+    int32_t ids[XF_NETFRONT_TX_MAX_SLOTS];
+    uint16_t pi;
+    uint32_t len = 0;
+    unsigned int slots, extras, zslots = 0;
+    bool zc;
+    int rc;
+    xf_irqflags_t fl;
+
+    rc = check_queue(nf, qi, &q);
+    if (rc < 0)
+        return rc;
+    if (pkt == NULL || pkt->frags == NULL || pkt->nfrags == 0 ||
+        pkt->nfrags > XF_NETFRONT_MAX_FRAGS)
+        return -XF_EINVAL;
+    for (unsigned int f = 0; f < pkt->nfrags; f++) {
+        if (pkt->frags[f].data == NULL && pkt->frags[f].len != 0)
+            return -XF_EINVAL;
+        len += pkt->frags[f].len;
+        if (len > XF_NETFRONT_MAX_FRAME)
+            return -XF_EINVAL;
+    }
+    if (len < NF_ETH_HLEN)
+        return -XF_EINVAL;
+    if (pkt->gso_type != XF_NETFRONT_GSO_NONE) {
+        if (pkt->gso_size == 0 || pkt->gso_type > XF_NETFRONT_GSO_TCPV6)
+            return -XF_EINVAL;
+        if ((pkt->gso_type == XF_NETFRONT_GSO_TCPV4 && !nf->info.gso_tcpv4) ||
+            (pkt->gso_type == XF_NETFRONT_GSO_TCPV6 && !nf->info.gso_tcpv6))
+            return -XF_EOPNOTSUPP;
+    }
+    zc = (pkt->flags & XF_NETFRONT_TX_ZEROCOPY) != 0;
+    if (zc) {
+        zslots = zc_pieces(pkt, pc, XF_NETFRONT_TX_MAX_SLOTS);
+        if (zslots == 0 || zslots > XF_NETFRONT_TX_MAX_SLOTS ||
+            (zslots > 1 && !nf->info.sg)) {
+            zc = false;                      /* linearise into copy pages */
+        } else {
+            for (unsigned int k = 0; k < zslots; k++)
+                if (xf_plat_virt_to_gfn(pc[k].p) == ~(xen_pfn_t)0)
+                    return -XF_EFAULT;
+        }
+    }
+    slots = zc ? zslots : (len + XF_PAGE_SIZE - 1) / XF_PAGE_SIZE;
+    if (slots > 1 && !nf->info.sg)
+        return -XF_EMSGSIZE;
+    if (slots > nf->tx_slots)
+        return -XF_EMSGSIZE;
+    extras = pkt->gso_type != XF_NETFRONT_GSO_NONE ? 1 : 0;
+
+    fl = xf_plat_irq_save();
+    if (q->send_busy) {
+        xf_plat_irq_restore(fl);
+        return -XF_EBUSY;
+    }
+    if (!q->up || nf->broken || !nf->connected) {
+        xf_plat_irq_restore(fl);
+        return nf->broken ? nf->broken : -XF_ENOTCONN;
+    }
+    rc = reserve(q, slots, extras, ids, &pi);
+    if (rc == 0)
+        q->send_busy = true;
+    xf_plat_irq_restore(fl);
+    if (rc < 0) {
+        /* Make sure an event (or what is already there) wakes us. */
+        xf_netfront__tx_gc(q);
+        return rc;
+    }
+    if ((pkt->flags & XF_NETFRONT_TX_ZEROCOPY) && !zc)
+        q->st.tx_linearised++;
+
+    q->pkts[pi].cookie = pkt->cookie;
+    q->pkts[pi].len = len;
+    q->pkts[pi].left = (uint16_t)slots;
+    q->pkts[pi].status = 0;
+    q->pkts[pi].mcast = false;
+    q->pkts[pi].used = true;
+    if (!zc)
+        copy_packet(q, pkt, ids, slots);
+    for (unsigned int k = 0; k < slots; k++) {
+        struct nf_txslot *s = &q->slot[ids[k]];
+        netif_tx_request_t *r = &reqs[k];
+
+        s->pkt = pi;
+        s->zc = zc;
+        s->zc_live = false;
+        r->id = (uint16_t)ids[k];
+        r->flags = k + 1 < slots ? NETTXF_more_data : 0;
+        if (zc) {
+            /* Cannot fail: a reserved ref, a real domain, a checked gfn. */
+            (void)xf_gnttab_grant_ref(nf->fd.gt, q->zc_ref[ids[k]], nf->fd.dev.backend_id,
+                                      xf_plat_virt_to_gfn(pc[k].p), true);
+            s->zc_live = true;
+            r->gref = q->zc_ref[ids[k]];
+            r->offset = (uint16_t)((uintptr_t)pc[k].p & (XF_PAGE_SIZE - 1));
+            r->size = (uint16_t)pc[k].len;
+        } else {
+            uint32_t c = len - k * XF_PAGE_SIZE;
+
+            r->gref = q->pool_ref[ids[k]];
+            r->offset = 0;
+            r->size = (uint16_t)(c > XF_PAGE_SIZE ? XF_PAGE_SIZE : c);
+        }
+    }
+    reqs[0].size = (uint16_t)len;
+    if (pkt->flags & XF_NETFRONT_TX_CSUM_BLANK)
+        reqs[0].flags |= NETTXF_csum_blank;
+    if (pkt->flags & XF_NETFRONT_TX_DATA_VALIDATED)
+        reqs[0].flags |= NETTXF_data_validated;
+    if (extras) {
+        memset(&ex, 0, sizeof(ex));
+        ex.type = XEN_NETIF_EXTRA_TYPE_GSO;
+        ex.u.gso.type = pkt->gso_type;
+        ex.u.gso.size = pkt->gso_size;
+        reqs[0].flags |= NETTXF_extra_info;
+    }
+    post(q, reqs, slots, &ex, extras, ids);
+    fl = xf_plat_irq_save();
+    q->send_busy = false;
+    xf_plat_irq_restore(fl);
+    return 0;
+}
+
+int xf_netfront_mcast(struct xf_netfront *nf, const uint8_t mac[6], bool add, void *cookie)
+{
+    struct nf_queue *q = NULL;
+    netif_tx_request_t req;
+    netif_extra_info_t ex;
+    int32_t id;
+    uint16_t pi;
+    int rc;
+    xf_irqflags_t fl;
+
+    rc = check_queue(nf, 0, &q);
+    if (rc < 0)
+        return rc;
+    if (mac == NULL)
+        return -XF_EINVAL;
+    if (!nf->info.dynamic_mcast)
+        return -XF_EOPNOTSUPP;
+    fl = xf_plat_irq_save();
+    if (q->send_busy) {
+        xf_plat_irq_restore(fl);
+        return -XF_EBUSY;
+    }
+    rc = reserve(q, 1, 1, &id, &pi);
+    if (rc == 0)
+        q->send_busy = true;
+    xf_plat_irq_restore(fl);
+    if (rc < 0) {
+        xf_netfront__tx_gc(q);
+        return rc;
+    }
+    q->pkts[pi].cookie = cookie;
+    q->pkts[pi].len = 0;
+    q->pkts[pi].left = 1;
+    q->pkts[pi].status = 0;
+    q->pkts[pi].mcast = true;
+    q->pkts[pi].used = true;
+    q->slot[id].pkt = pi;
+    q->slot[id].zc = false;
+    q->slot[id].zc_live = false;
+    /* A control request: no data (netback reads only its id and extras). */
+    memset(&req, 0, sizeof(req));
+    req.gref = q->pool_ref[id];
+    req.id = (uint16_t)id;
+    req.flags = NETTXF_extra_info;
+    memset(&ex, 0, sizeof(ex));
+    ex.type = add ? XEN_NETIF_EXTRA_TYPE_MCAST_ADD : XEN_NETIF_EXTRA_TYPE_MCAST_DEL;
+    memcpy(ex.u.mcast.addr, mac, 6);
+    post(q, &req, 1, &ex, 1, &id);
+    fl = xf_plat_irq_save();
+    q->send_busy = false;
+    xf_plat_irq_restore(fl);
+    return 0;
+}
