@@ -3,7 +3,7 @@
 # Idempotent: does nothing (and needs no network) when all are present.
 set -eu
 
-PKGS="meson ninja-build gcc libc6-dev clang llvm check libsubunit-dev libxen-dev
+PKGS="meson ninja-build gcc libc6-dev clang llvm libclang-rt-14-dev check libsubunit-dev libxen-dev
       pkg-config python3 valgrind binutils qemu-system-x86"
 
 missing=""
