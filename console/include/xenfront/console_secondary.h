@@ -1,8 +1,7 @@
 /*
  * xenfront/console_secondary.h: secondary PV consoles through XenBus
- * (device/console/<n>), part of libxfconsole.a when it is built with
- * libxenbus and libgnttab. This header exists only in such builds; its
- * presence is marked by XF_CONSOLE_HAVE_SECONDARY.
+ * (device/console/<n>), part of libxfconsole.a, on the front-end device
+ * layer (libxffrontdev). XF_CONSOLE_HAVE_SECONDARY marks this header.
  *
  * A secondary console is the same ring as the primary one (struct
  * xencons_interface, all of <xenfront/console.h> applies to it: write,
