@@ -9,6 +9,7 @@
 #  4. freestanding flavours (x86_64 gcc and clang, aarch64 clang), warnings as
 #     errors, and the pick-and-link check of every archive
 #  5. install + pkg-config consumer, and meson-subproject consumer
+#  5b. fuzz: every libFuzzer target (tests/fuzz) for ~25 s from its corpus
 #  6. the benchmarks build (they are programs run by hand; see README)
 #  7. in-guest: the PVH test kernel under Debian's Xen 4.17 in QEMU (tests/guest/run.sh)
 #
@@ -93,6 +94,18 @@ else
     echo "subproject consumer: FAILED"; consumer_ok=0
 fi
 
+section "fuzz: every libFuzzer target for a bounded time from its corpus"
+# Built by the clang build above (tests/fuzz: clang with libFuzzer, from
+# libclang-rt-14-dev). Fails on any crash, invariant violation, leak or
+# timeout, and if no target was built at all.
+fuzz_ok=1
+sh scripts/fuzz-ci.sh "$B/clang" >"$B/fuzz-ci.log" 2>&1 || fuzz_ok=0
+cat "$B/fuzz-ci.log"
+fuzz_passed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$B/fuzz-ci.log" | tail -1)
+fuzz_failed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$B/fuzz-ci.log" | tail -1)
+[ "${fuzz_passed:-0}" -ge 6 ] && [ "${fuzz_failed:-1}" = 0 ] ||
+    { echo "fuzz: a target failed, or fewer ran than exist"; fuzz_ok=0; }
+
 section "benchmarks build"
 bench_ok=1
 meson setup "$B/release" --buildtype=release >"$B/release.setup.log" &&
@@ -109,4 +122,5 @@ python3 scripts/summarize.py $dirs || status=1
 [ "$consumer_ok" = 1 ] || { echo "consumer checks failed"; status=1; }
 [ "$bench_ok" = 1 ] || { echo "benchmark build failed"; status=1; }
 [ "$guest_ok" = 1 ] || { echo "in-guest tests failed"; status=1; }
+[ "$fuzz_ok" = 1 ] || { echo "fuzz step failed"; status=1; }
 exit $status

@@ -61,19 +61,26 @@ int xf_xenbus_write_str(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir
 int xf_xenbus_read_feature(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
                            const char *node, bool dflt, bool *out, uint64_t deadline_ns)
 {
-    uint64_t v;
+    char v[4];
     int rc;
 
     if (out == NULL)
         return -XF_EINVAL;
-    rc = xf_xenbus_read_uint(xb, tx, dir, node, 1, &v, deadline_ns);
+    /* Exactly "0" or "1", as the header says: "01" or "0001" are not
+     * flags a back end writes, and a lenient parse would let one through
+     * (found by fuzz_xenbus_stream). */
+    rc = xf_xenbus_read_str(xb, tx, dir, node, v, sizeof(v), deadline_ns);
     if (rc == -XF_ENOENT) {
         *out = dflt;
         return 0;
     }
+    if (rc == -XF_ENOBUFS)
+        return -XF_EINVAL;          /* longer than any flag */
     if (rc < 0)
         return rc;
-    *out = v != 0;
+    if ((v[0] != '0' && v[0] != '1') || v[1] != '\0')
+        return -XF_EINVAL;
+    *out = v[0] == '1';
     return 0;
 }
 

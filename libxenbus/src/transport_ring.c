@@ -73,6 +73,7 @@ static long ring_send(void *tp, const void *buf, size_t len)
     volatile struct xenstore_domain_interface *i = t->intf;
     XENSTORE_RING_IDX cons, prod = t->req_prod;
     uint32_t used, n, off;
+    xf_irqflags_t irq;
 
     if (t->error != 0)
         return t->error;
@@ -100,8 +101,13 @@ static long ring_send(void *tp, const void *buf, size_t len)
     xf_copy_to_shared(&i->req[off], buf, n);
     /* The bytes must be visible before the index that publishes them. */
     XF_WMB();
+    /* Our copy and the page's change together: ring_status() (which an
+     * event handler may run through xf_xenbus_status()) takes any
+     * difference between them for the server's doing. */
+    irq = xf_plat_irq_save();
     t->req_prod = prod + n;
     XF_WRITE_ONCE(i->req_prod, t->req_prod);
+    xf_plat_irq_restore(irq);
     return (long)n;
 }
 
@@ -111,6 +117,7 @@ static long ring_recv(void *tp, void *buf, size_t len)
     volatile struct xenstore_domain_interface *i = t->intf;
     XENSTORE_RING_IDX prod, cons = t->rsp_cons;
     uint32_t avail, n, off;
+    xf_irqflags_t irq;
 
     if (t->error != 0)
         return t->error;
@@ -139,8 +146,10 @@ static long ring_recv(void *tp, void *buf, size_t len)
     xf_copy_from_shared(buf, &i->rsp[off], n);
     /* Finish reading before handing the space back to the server. */
     XF_MB();
+    irq = xf_plat_irq_save();
     t->rsp_cons = cons + n;
     XF_WRITE_ONCE(i->rsp_cons, t->rsp_cons);
+    xf_plat_irq_restore(irq);
     return (long)n;
 }
 
@@ -206,6 +215,15 @@ static int ring_status(void *tp)
         }
     } else if (t->resetting) {
         return XF_XENBUS_LINK_RECONNECTING;
+    } else if (XF_READ_ONCE(i->req_prod) != t->req_prod ||
+               XF_READ_ONCE(i->rsp_cons) != t->rsp_cons) {
+        /* Indices only we write were rewritten by a server that offers no
+         * reconnection: nothing tells us where the stream stands, so
+         * framing cannot go on (found by fuzz_xenbus_ring). */
+        xf_log(XF_LOG_WARN, "xenbus: the server rewrote req_prod/rsp_cons without "
+               "offering reconnection: connection broken");
+        t->error = -XF_EPROTO;
+        return t->error;
     }
     if ((feat & XENSTORE_SERVER_FEATURE_ERROR) && XF_READ_ONCE(i->error) != XENSTORE_ERROR_NONE)
         return -XF_EIO;    /* the server stopped talking to us */
