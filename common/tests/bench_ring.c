@@ -38,7 +38,7 @@
 
 #define WAIT_TIMEOUT_NS (30ull * 1000000000ull)
 #define MAX_ROUNDS 31
-#define BATCH_MAX 256
+#define BATCH_MAX 64
 
 /* Each side's private state on cache lines of its own (128 bytes: adjacent
  * lines are prefetched in pairs), so the two threads' contexts do not
@@ -158,15 +158,16 @@ static void *front_xf(void *arg)
             }
             progress = true;
         }
+        /* Everything available, in chunks that stay in L1; the snapshot
+         * of rsp_prod is taken once per chunk run, as Xen's loop does. */
         while ((m = XF_FRONT_RING_GET_RESPONSES(f, netif_tx, rsp, BATCH_MAX)) > 0) {
             for (int i = 0; i < m; i++)
                 if (!rsp_ok(&rsp[i], recvd + (uint64_t)i))
                     die(r, "bad response");
             recvd += (uint64_t)m;
             progress = true;
-            /* One batch is everything the snapshot holds (BATCH_MAX is
-             * the ring's size), as Xen's loop takes up to its rsp_prod. */
-            break;
+            if (f->rsp_cons == f->rsp_avail)
+                break;          /* the snapshot is used up: go on producing */
         }
         if (m < 0)
             die(r, "get_responses failed");
@@ -189,9 +190,12 @@ static void *back_xf(void *arg)
     pin(1);
     while (done < r->n && !failed(r)) {
         struct netif_tx_request q[BATCH_MAX];
-        int m = XF_BACK_RING_GET_REQUESTS(b, netif_tx, q, BATCH_MAX);
+        bool any = false;
+        int m;
 
-        if (m > 0) {
+        /* Everything the snapshot of req_prod holds, in L1-sized chunks,
+         * then one push, as Xen's back-end loop does. */
+        while ((m = XF_BACK_RING_GET_REQUESTS(b, netif_tx, q, BATCH_MAX)) > 0) {
             for (int i = 0; i < m; i++) {
                 struct netif_tx_response *p = XF_BACK_RING_RSP(b, netif_tx, (uint32_t)i);
 
@@ -202,6 +206,11 @@ static void *back_xf(void *arg)
             }
             xf_back_ring_produce(b, (uint32_t)m);
             done += (uint64_t)m;
+            any = true;
+            if (b->req_cons == b->req_avail)
+                break;
+        }
+        if (any) {
             if (xf_back_ring_push(b)) {
                 r->rsp_notify++;
                 if (!r->poll)
