@@ -67,9 +67,10 @@
  *
  * From an event handler (including the input callback) one may call:
  * xf_console_write(), xf_console_read(), xf_console_poll(),
- * xf_console_status(), xf_console_out_pending() and xf_console_early_write().
- * Never xf_console_write_all() or xf_console_flush() (they wait), nor
- * create/destroy.
+ * xf_console_status(), xf_console_out_pending() and xf_console_early_write()
+ * (and xf_console_port(), which only reads). Never xf_console_write_all() or
+ * xf_console_flush() (they wait), nor create/destroy. Each declaration
+ * below says so in its "Context:" line.
  *
  * Memory: the context is one page from xf_plat_page_alloc(), allocated at
  * creation; nothing else is allocated afterwards. The library keeps no
@@ -119,8 +120,11 @@ struct xf_console_config {
  * HVM_PARAM_CONSOLE_PFN and HVM_PARAM_CONSOLE_EVTCHN. The embedder maps
  * the frame (on PVH it is ordinary guest RAM: identity-mapped kernels use
  * pfn << 12) and passes its address to xf_console_create(). pfn or port
- * may be NULL. Errors: -XF_ENOENT (Xen reports none: 0), -XF_ERANGE (a
- * port beyond the event channel ABI), Xen's error for HVMOP_get_param.
+ * may be NULL.
+ * Context: any: two hypercalls through xf_plat_hvm_op(), no context, no
+ *   waiting (as far as the platform's hypercall allows).
+ * Returns: 0, or -XF_ENOENT (Xen reports none: 0), -XF_ERANGE (a port
+ *   beyond the event channel ABI), Xen's error for HVMOP_get_param.
  */
 int xf_console_hvm_params(uint64_t *pfn, evtchn_port_t *port);
 
@@ -132,11 +136,12 @@ int xf_console_hvm_params(uint64_t *pfn, evtchn_port_t *port);
  * writers). The
  * ring is not reset: earlier boot stages may have used it, so its current
  * indices are taken as they are (if they are inconsistent already,
- * -XF_EPROTO and nothing is kept). cfg may be NULL (no callback). Not from
- * an event handler. On success *out is the caller's until
- * xf_console_destroy(); page and ec must outlive it.
- * Errors: -XF_EINVAL (out, ec or page NULL; port 0), -XF_ENOMEM,
- * -XF_EPROTO, xf_evtchn_take()'s.
+ * -XF_EPROTO and nothing is kept). cfg may be NULL (no callback). On
+ * success *out is the caller's until xf_console_destroy(); page and ec
+ * must outlive it.
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL (out, ec or page NULL; port 0), -XF_ENOMEM,
+ *   -XF_EPROTO, xf_evtchn_take()'s errors.
  */
 int xf_console_create(struct xf_console **out, struct xf_evtchn *ec, void *page,
                       evtchn_port_t port, const struct xf_console_config *cfg) XF_MUST_CHECK;
@@ -148,7 +153,9 @@ int xf_console_create(struct xf_console **out, struct xf_evtchn *ec, void *page,
  * owned by ec, because the domain builder bound it and closing it would cut
  * the domain off its console for good. A later xf_console_create() on the
  * same ec and port takes it back. Output not yet consumed stays in the ring
- * for the back end. NULL is ignored. Not from an event handler.
+ * for the back end. NULL is ignored.
+ * Context: not from an event handler.
+ * Returns: nothing (a refusal is only logged).
  */
 void xf_console_destroy(struct xf_console *con);
 
@@ -158,11 +165,12 @@ void xf_console_destroy(struct xf_console *con);
 
 /*
  * Place up to len bytes in the output ring without waiting, then notify
- * the back end if anything was placed. Returns the number placed
- * (0..len; 0 when the ring is full or len is 0), or -XF_EINVAL (con NULL,
- * or buf NULL with len > 0), -XF_EPROTO (broken, now or before),
- * -XF_ENOTCONN (secondary console closed), -XF_EBUSY (interrupted another
- * write). Event-handler safe.
+ * the back end if anything was placed.
+ * Context: any (event-handler safe).
+ * Returns: the number placed (0..len; 0 when the ring is full or len is
+ *   0), or -XF_EINVAL (con NULL, or buf NULL with len > 0), -XF_EPROTO
+ *   (broken, now or before), -XF_ENOTCONN (secondary console closed),
+ *   -XF_EBUSY (interrupted another write).
  */
 int xf_console_write(struct xf_console *con, const void *buf, size_t len);
 
@@ -170,24 +178,29 @@ int xf_console_write(struct xf_console *con, const void *buf, size_t len);
  * Write all len bytes, in order: place what fits, notify, and while the
  * ring is full wait with xf_plat_wait(deadline_ns) and look at the ring
  * again. *written (may be NULL) is set to the bytes placed in every case.
- * Returns 0 when all were placed (the back end may not have consumed them
- * yet: see xf_console_flush()), -XF_ETIMEDOUT when deadline_ns
- * (xf_plat_now_ns() clock) passes first, or xf_console_write()'s errors.
- * The deadline is honoured even if the back end never moves. Not from an
- * event handler.
+ * The deadline is honoured even if the back end never moves.
+ * Context: not from an event handler (it waits).
+ * Returns: 0 when all were placed (the back end may not have consumed them
+ *   yet: see xf_console_flush()), -XF_ETIMEDOUT when deadline_ns
+ *   (xf_plat_now_ns() clock) passes first, or xf_console_write()'s errors.
  */
 int xf_console_write_all(struct xf_console *con, const void *buf, size_t len,
                          uint64_t deadline_ns, size_t *written);
 
 /*
  * Wait until the back end has consumed every byte written (out_cons ==
- * out_prod): for a kernel about to shut down. 0, -XF_ETIMEDOUT,
- * -XF_EPROTO, -XF_ENOTCONN, -XF_EINVAL. Not from an event handler.
+ * out_prod): for a kernel about to shut down.
+ * Context: not from an event handler (it waits).
+ * Returns: 0, -XF_ETIMEDOUT, -XF_EPROTO, -XF_ENOTCONN, -XF_EINVAL.
  */
 int xf_console_flush(struct xf_console *con, uint64_t deadline_ns);
 
 /* Bytes written but not yet consumed by the back end (checked as every
- * index is: -XF_EPROTO if broken), or -XF_EINVAL. Event-handler safe. */
+ * index is).
+ * Context: any (event-handler safe).
+ * Returns: the count (>= 0), or -XF_EPROTO if broken, -XF_ENOTCONN
+ *   (secondary console closed), -XF_EBUSY (interrupted an output call),
+ *   -XF_EINVAL. */
 int xf_console_out_pending(struct xf_console *con);
 
 /* ------------------------------------------------------------------------
@@ -196,11 +209,12 @@ int xf_console_out_pending(struct xf_console *con);
 
 /*
  * Copy up to cap bytes of input into buf and consume them (notifying the
- * back end that there is room). Returns the bytes copied (0: none
- * waiting), or -XF_EINVAL (con NULL, buf NULL with cap > 0, or a console
- * configured with an input callback: input goes there), -XF_EPROTO,
- * -XF_EBUSY (interrupted another input call). Never blocks.
- * Event-handler safe.
+ * back end that there is room). Never blocks.
+ * Context: any (event-handler safe).
+ * Returns: the bytes copied (0: none waiting), or -XF_EINVAL (con NULL,
+ *   buf NULL with cap > 0, or a console configured with an input
+ *   callback: input goes there), -XF_EPROTO, -XF_ENOTCONN (secondary
+ *   console closed), -XF_EBUSY (interrupted another input call).
  */
 int xf_console_read(struct xf_console *con, void *buf, size_t cap);
 
@@ -208,9 +222,11 @@ int xf_console_read(struct xf_console *con, void *buf, size_t cap);
  * The event handler's body, for kernels that take no upcalls (call it from
  * the polling loop; it is harmless when upcalls are taken too): clear the
  * console port's pending bit and deliver waiting input to the callback
- * (none configured: input stays for xf_console_read()). Returns the bytes
- * delivered (>= 0), or -XF_EINVAL, -XF_EPROTO, -XF_EBUSY (nested in another
- * input call: the outer call delivers), -XF_ENOTCONN. Event-handler safe.
+ * (none configured: input stays for xf_console_read()).
+ * Context: any (event-handler safe).
+ * Returns: the bytes delivered (>= 0), or -XF_EINVAL, -XF_EPROTO,
+ *   -XF_EBUSY (nested in another input call: the outer call delivers),
+ *   -XF_ENOTCONN.
  */
 int xf_console_poll(struct xf_console *con);
 
@@ -218,11 +234,15 @@ int xf_console_poll(struct xf_console *con);
  * State.
  */
 
-/* 0 while usable; -XF_EPROTO once broken; -XF_ENOTCONN for a secondary
- * console whose back end closed; -XF_EINVAL for NULL. */
+/* The console's state.
+ * Context: any (event-handler safe).
+ * Returns: 0 while usable; -XF_EPROTO once broken; -XF_ENOTCONN for a
+ *   secondary console whose back end closed; -XF_EINVAL for NULL. */
 int xf_console_status(const struct xf_console *con);
 
-/* The console's event channel port (0 for NULL). */
+/* The console's event channel port.
+ * Context: any (it only reads).
+ * Returns: the port; 0 for NULL. */
 evtchn_port_t xf_console_port(const struct xf_console *con);
 
 /* ------------------------------------------------------------------------
@@ -260,12 +280,13 @@ struct xf_console_early {
     { .hook = (hook_), .hook_arg = (arg_), .hypercall_state = 0 }
 
 /*
- * Write len bytes by the fallback order above. Returns the bytes written
- * (len when a sink took everything), or -XF_EINVAL (e NULL, buf NULL with
- * len > 0), or, when neither sink is available, the hypercall's refusal
- * (-XF_EPERM / -XF_ENOSYS); a hook's own error is returned as it is.
- * Any context, including event handlers and exception handlers, as far as
- * the platform's console_io and the hook allow.
+ * Write len bytes by the fallback order above.
+ * Context: any, including event handlers and exception handlers, as far as
+ *   the platform's console_io and the hook allow.
+ * Returns: the bytes written (len when a sink took everything), or
+ *   -XF_EINVAL (e NULL, buf NULL with len > 0), or, when neither sink is
+ *   available, the hypercall's refusal (-XF_EPERM / -XF_ENOSYS); a hook's
+ *   own error is returned as it is.
  */
 long xf_console_early_write(struct xf_console_early *e, const char *buf, size_t len);
 
@@ -273,7 +294,9 @@ long xf_console_early_write(struct xf_console_early *e, const char *buf, size_t 
 /*
  * A ready hook for x86: each byte to I/O port 0xE9 with outb. Only in a
  * kernel (ring 0, or with I/O permission): in a host process it faults.
- * Returns len. arg is unused.
+ * arg is unused.
+ * Context: any (as xf_console_early_write(), whose hook it is).
+ * Returns: len.
  */
 long xf_console_early_port_e9(void *arg, const char *buf, size_t len);
 #endif

@@ -55,11 +55,13 @@ struct xf_console_secondary_config {
 /*
  * Open device/console/<id> and connect it (steps 1-4 above), waiting until
  * the back end is Connected or deadline_ns passes. xb, ec and gt must
- * outlive the console. cfg may be NULL. Not from an event handler.
+ * outlive the console. cfg may be NULL.
  * On success *out is the caller's until xf_console_secondary_close().
  * On failure everything taken is given back (the port closed, the grant
  * ended or deferred, our state set to Closed best-effort before the
- * deadline) and:
+ * deadline).
+ * Context: not from an event handler (it waits).
+ * Returns: 0, or
  *   -XF_EINVAL (NULL argument, id empty or over 32 bytes or with a '/'),
  *   -XF_ENOENT (no such device), -XF_ENOTCONN (the back end is closing),
  *   -XF_ETIMEDOUT, -XF_ENOMEM, or the error of libxenbus, libgnttab or
@@ -73,12 +75,14 @@ int xf_console_secondary_open(struct xf_console **out, struct xf_xenbus *xb,
 /*
  * Look at the back end (only if its state changed since the last look, or
  * always when force): if it is closing or gone, follow it and release the
- * ring (see above). Returns 0 while connected, -XF_ENOTCONN once closed
- * (now or before), or a xenstore error (-XF_ETIMEDOUT ...; the console is
- * then left as it was, try again). Also run by xf_console_write_all() and
+ * ring (see above). Also run by xf_console_write_all() and
  * xf_console_flush() while they wait, so a writer whose back end leaves
- * gets -XF_ENOTCONN instead of waiting for its deadline. Not from an event
- * handler.
+ * gets -XF_ENOTCONN instead of waiting for its deadline.
+ * Context: not from an event handler (from the backend_changed callback,
+ *   schedule it instead).
+ * Returns: 0 while connected, -XF_ENOTCONN once closed (now or before),
+ *   -XF_EINVAL (con NULL or not a secondary console), or a xenstore error
+ *   (-XF_ETIMEDOUT ...; the console is then left as it was, try again).
  */
 int xf_console_secondary_service(struct xf_console *con, bool force, uint64_t deadline_ns);
 
@@ -86,14 +90,18 @@ int xf_console_secondary_service(struct xf_console *con, bool force, uint64_t de
  * Close a secondary console from our side (unless the back end already
  * did): Closing, wait for the back end, Closed; close the port, end
  * access to the ring (deferred while the back end still maps it), remove
- * the watch, free the context. The context is freed whatever happens;
- * the return value says whether the handshake completed: 0, or
- * -XF_ETIMEDOUT / the xenstore error. NULL: 0. Not from an event handler.
+ * the watch, free the context. The context is freed whatever happens
+ * (a console that is not a secondary one is refused and left alone).
+ * Context: not from an event handler (it waits).
+ * Returns: whether the handshake completed: 0, or -XF_ETIMEDOUT / the
+ *   xenstore error; -XF_EINVAL for a primary console; NULL: 0.
  */
 int xf_console_secondary_close(struct xf_console *con, uint64_t deadline_ns);
 
-/* The grant reference of the ring page (for tests and diagnostics), or
- * 0 once released. */
+/* The grant reference of the ring page (for tests and diagnostics).
+ * Context: any (it only reads).
+ * Returns: the reference, or 0 once released (or for NULL or a primary
+ *   console). */
 grant_ref_t xf_console_secondary_ring_ref(const struct xf_console *con);
 
 #ifdef __cplusplus

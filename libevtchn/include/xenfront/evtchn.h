@@ -48,6 +48,8 @@
  * xf_evtchn_dispatch() returns 0 at once; the outer one picks up the work.
  * Handlers must not re-enable interrupts if the kernel's upcall could then
  * nest (the nested call would return without clearing the upcall).
+ * Each declaration below repeats its rule on a "Context:" line; "any"
+ * includes an event handler.
  */
 #ifndef XENFRONT_EVTCHN_H
 #define XENFRONT_EVTCHN_H
@@ -69,6 +71,8 @@ struct xf_evtchn;
  * the port's pending bit has been cleared (an event arriving while it runs
  * is therefore never lost: it sets the bit again and is dispatched in a
  * later scan). arg is the opaque pointer given when the handler was set.
+ * Context: runs in the event handler; it may call every function of this
+ * header whose Context is "any".
  */
 typedef void xf_evtchn_handler_fn(struct xf_evtchn *ec, evtchn_port_t port, void *arg);
 
@@ -98,33 +102,36 @@ struct xf_evtchn_config {
 /*
  * Create a context. cfg may be NULL (all defaults). Allocates the context
  * and its handler table (XF_EVTCHN_NR_PORTS entries) with
- * xf_plat_page_alloc(), and maps shared_info unless cfg gives it. Not from
- * an event handler. On success *out is the context, owned by the caller
- * until xf_evtchn_destroy().
- * Errors: -XF_EINVAL (out NULL, vcpu >= XEN_LEGACY_MAX_VCPUS), -XF_ENOMEM,
- * or the error of XENMEM_add_to_physmap (-XF_EFAULT if the platform cannot
- * translate the page it gave).
+ * xf_plat_page_alloc(), and maps shared_info unless cfg gives it. On
+ * success *out is the context, owned by the caller until
+ * xf_evtchn_destroy().
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL (out NULL, vcpu >= XEN_LEGACY_MAX_VCPUS),
+ * -XF_ENOMEM, or the error of XENMEM_add_to_physmap (-XF_EFAULT if the
+ * platform cannot translate the page it gave).
  */
 int xf_evtchn_create(struct xf_evtchn **out, const struct xf_evtchn_config *cfg) XF_MUST_CHECK;
 
 /*
  * Destroy a context: close every port it still owns (in Xen too), unmap
- * shared_info if it mapped it, free its memory. NULL is ignored. Not from
- * an event handler, nor while a dispatch on ec may run. The shared_info
- * page the library mapped is given back to the page allocator only once
- * Xen has put RAM back at its frame (XENMEM_populate_physmap after
- * XENMEM_remove_from_physmap); otherwise it is kept (logged), never handed
- * out as a hole in guest memory.
+ * shared_info if it mapped it, free its memory. NULL is ignored. The
+ * shared_info page the library mapped is given back to the page allocator
+ * only once Xen has put RAM back at its frame (XENMEM_populate_physmap
+ * after XENMEM_remove_from_physmap); otherwise it is kept (logged), never
+ * handed out as a hole in guest memory.
+ * Context: not from an event handler, nor while a dispatch on ec may run.
+ * Returns: nothing (errors closing ports in Xen are ignored).
  */
 void xf_evtchn_destroy(struct xf_evtchn *ec);
 
-/* The shared_info page (for a kernel's clock, or another vCPU's context). */
+/* The shared_info page (for a kernel's clock, or another vCPU's context).
+ * Context: any. Returns: the page, or NULL for a NULL ec. */
 shared_info_t *xf_evtchn_shared_info(const struct xf_evtchn *ec);
 
-/* The vCPU of this context. */
+/* The vCPU of this context. Context: any. Returns: it, or 0 for a NULL ec. */
 uint32_t xf_evtchn_vcpu(const struct xf_evtchn *ec);
 
-/* Number of ports bound through this context (0 for NULL). */
+/* Number of ports bound through this context (0 for NULL). Context: any. */
 unsigned int xf_evtchn_nr_bound(const struct xf_evtchn *ec);
 
 /* ------------------------------------------------------------------------
@@ -137,32 +144,40 @@ unsigned int xf_evtchn_nr_bound(const struct xf_evtchn *ec);
  * the port is unmasked once the handler is installed, and an event already
  * pending on it (Xen raises a newly bound interdomain port once) is
  * dispatched.
- * Errors besides Xen's: -XF_EINVAL (ec or port NULL).
+ * Context: any (hypercalls only, no allocation).
+ * Returns: 0, or -XF_EINVAL (ec or port NULL), -XF_EPROTO (Xen returned
+ * port 0 or one beyond XF_EVTCHN_NR_PORTS), Xen's error for the bind, or,
+ * when the new port must be moved to this context's vCPU (not 0), Xen's
+ * error for EVTCHNOP_bind_vcpu (the port is then closed again).
  */
 
 /* EVTCHNOP_alloc_unbound: a port that remote_dom may bind to (a front end
- * publishes it in xenstore for its back end). */
+ * publishes it in xenstore for its back end).
+ * Context: any. Returns: as the section says. */
 int xf_evtchn_alloc_unbound(struct xf_evtchn *ec, domid_t remote_dom,
                             xf_evtchn_handler_fn *handler, void *arg,
                             evtchn_port_t *port) XF_MUST_CHECK;
 
 /* EVTCHNOP_bind_interdomain: connect to remote_port of remote_dom, which it
- * allocated unbound for us. Xen: -XF_EINVAL if that port is not unbound for
- * this domain, -XF_ESRCH if the domain does not exist. */
+ * allocated unbound for us.
+ * Context: any. Returns: as the section says; Xen: -XF_EINVAL if that port
+ * is not unbound for this domain, -XF_ESRCH if the domain does not exist. */
 int xf_evtchn_bind_interdomain(struct xf_evtchn *ec, domid_t remote_dom,
                                evtchn_port_t remote_port,
                                xf_evtchn_handler_fn *handler, void *arg,
                                evtchn_port_t *port) XF_MUST_CHECK;
 
 /* EVTCHNOP_bind_virq: a virtual IRQ (VIRQ_*) on this context's vCPU (a
- * global VIRQ is bound on vCPU 0, as Xen requires, then moved). Xen:
- * -XF_EINVAL for a bad VIRQ, -XF_EEXIST if it is bound already. */
+ * global VIRQ is bound on vCPU 0, as Xen requires, then moved).
+ * Context: any. Returns: as the section says; Xen: -XF_EINVAL for a bad
+ * VIRQ, -XF_EEXIST if it is bound already. */
 int xf_evtchn_bind_virq(struct xf_evtchn *ec, uint32_t virq,
                         xf_evtchn_handler_fn *handler, void *arg,
                         evtchn_port_t *port) XF_MUST_CHECK;
 
 /* EVTCHNOP_bind_ipi: a port that signals this context's vCPU from this
- * domain (xf_evtchn_notify() on it raises it here). */
+ * domain (xf_evtchn_notify() on it raises it here).
+ * Context: any. Returns: as the section says. */
 int xf_evtchn_bind_ipi(struct xf_evtchn *ec, xf_evtchn_handler_fn *handler, void *arg,
                        evtchn_port_t *port) XF_MUST_CHECK;
 
@@ -173,8 +188,12 @@ int xf_evtchn_bind_ipi(struct xf_evtchn *ec, xf_evtchn_handler_fn *handler, void
  * is ec's like any other (xf_evtchn_close() closes it in Xen). Ownership is
  * recorded per context: a kernel with several contexts (one per vCPU) must
  * not adopt into one a port another already owns.
- * Errors: -XF_EINVAL (bad port), -XF_EBUSY (ec owns it already),
- * -XF_ENOTCONN (Xen says it is closed), Xen's error for EVTCHNOP_status.
+ * Context: any (hypercalls only, no allocation).
+ * Returns: 0, or -XF_EINVAL (ec NULL, bad port, or a VIRQ, IPI or PIRQ
+ * port bound to a vCPU other than this context's), -XF_EBUSY (ec owns it
+ * already), -XF_ENOTCONN (Xen says it is closed), Xen's error for
+ * EVTCHNOP_status, or for EVTCHNOP_bind_vcpu when an unbound or
+ * interdomain port is moved to this context's vCPU.
  */
 int xf_evtchn_adopt(struct xf_evtchn *ec, evtchn_port_t port,
                     xf_evtchn_handler_fn *handler, void *arg) XF_MUST_CHECK;
@@ -188,8 +207,9 @@ int xf_evtchn_adopt(struct xf_evtchn *ec, evtchn_port_t port,
  * so an event that arrived while it was released is delivered now. The
  * previous user must have let go (xf_evtchn_release()) or be gone: a
  * take-over replaces its handler.
- * Context: not from an event handler. Returns 0, or xf_evtchn_adopt()'s,
- * xf_evtchn_set_handler()'s or xf_evtchn_unmask()'s errors.
+ * Context: any (it only adopts, sets the handler and unmasks).
+ * Returns: 0, or xf_evtchn_adopt()'s, xf_evtchn_set_handler()'s or
+ * xf_evtchn_unmask()'s errors.
  */
 int xf_evtchn_take(struct xf_evtchn *ec, evtchn_port_t port,
                    xf_evtchn_handler_fn *handler, void *arg) XF_MUST_CHECK;
@@ -197,7 +217,9 @@ int xf_evtchn_take(struct xf_evtchn *ec, evtchn_port_t port,
 /*
  * Let go of a port without closing it: mask it and drop its handler. It
  * stays bound in Xen and owned by ec, its events kept pending, for a later
- * xf_evtchn_take(). Context: any. Returns 0, -XF_EINVAL or -XF_ENOTCONN.
+ * xf_evtchn_take().
+ * Context: any.
+ * Returns: 0, -XF_EINVAL or -XF_ENOTCONN.
  */
 int xf_evtchn_release(struct xf_evtchn *ec, evtchn_port_t port);
 
@@ -207,9 +229,10 @@ int xf_evtchn_release(struct xf_evtchn *ec, evtchn_port_t port);
  * completes; it is never called again for this binding, even if the port
  * was pending. After a remote domain closed its end (the port is then
  * unbound in Xen), closing is still right and needed.
- * Errors: -XF_EINVAL, -XF_ENOTCONN (never bound, or closed already). If Xen
- * refuses EVTCHNOP_close (the port vanished behind the library's back),
- * the library forgets the port anyway and returns Xen's error.
+ * Context: any, including the port's own handler.
+ * Returns: 0, or -XF_EINVAL, -XF_ENOTCONN (never bound, or closed already).
+ * If Xen refuses EVTCHNOP_close (the port vanished behind the library's
+ * back), the library forgets the port anyway and returns Xen's error.
  */
 int xf_evtchn_close(struct xf_evtchn *ec, evtchn_port_t port);
 
@@ -219,16 +242,20 @@ int xf_evtchn_close(struct xf_evtchn *ec, evtchn_port_t port);
 
 /* EVTCHNOP_send: raise the other end (interdomain: the peer's port; IPI:
  * this vCPU). Sending on a port whose peer has gone is dropped by Xen
- * (returns 0). Errors: -XF_EINVAL, -XF_ENOTCONN, Xen's. */
+ * (returns 0).
+ * Context: any. Returns: 0, -XF_EINVAL, -XF_ENOTCONN, Xen's error. */
 int xf_evtchn_notify(struct xf_evtchn *ec, evtchn_port_t port);
 
 /* Mask: events still set the pending bit but raise no upcall and are not
- * dispatched until unmasked. No hypercall. Errors: -XF_EINVAL, -XF_ENOTCONN. */
+ * dispatched until unmasked. No hypercall.
+ * Context: any. Returns: 0, -XF_EINVAL, -XF_ENOTCONN. */
 int xf_evtchn_mask(struct xf_evtchn *ec, evtchn_port_t port);
 
 /* Unmask; an event that arrived while masked is delivered (an upcall is
  * raised and the next dispatch runs the handler). A hypercall only when
- * such an event is pending. Errors: -XF_EINVAL, -XF_ENOTCONN, Xen's. */
+ * such an event is pending.
+ * Context: any. Returns: 0, -XF_EINVAL, -XF_ENOTCONN, Xen's error for
+ * EVTCHNOP_unmask. */
 int xf_evtchn_unmask(struct xf_evtchn *ec, evtchn_port_t port);
 
 /*
@@ -237,12 +264,13 @@ int xf_evtchn_unmask(struct xf_evtchn *ec, evtchn_port_t port);
  * EVTCHNOP_unmask), so its handler runs again at the next dispatch. For a
  * handler that stops with work left, doing bounded work per call, so the
  * rest is not left waiting for an event the peer already sent.
- * Context: any, including the port's own handler. Returns 0, -XF_EINVAL,
- * -XF_ENOTCONN, or Xen's error.
+ * Context: any, including the port's own handler.
+ * Returns: 0, -XF_EINVAL, -XF_ENOTCONN, or Xen's error.
  */
 int xf_evtchn_raise(struct xf_evtchn *ec, evtchn_port_t port);
 
-/* Is the port masked? 1 or 0, or -XF_EINVAL / -XF_ENOTCONN. */
+/* Is the port masked? Context: any.
+ * Returns: 1 or 0, or -XF_EINVAL / -XF_ENOTCONN. */
 int xf_evtchn_is_masked(const struct xf_evtchn *ec, evtchn_port_t port);
 
 /*
@@ -251,7 +279,9 @@ int xf_evtchn_is_masked(const struct xf_evtchn *ec, evtchn_port_t port);
  * upcalls). Safe against a dispatch interrupting it: the port is never
  * called with a mismatched handler and argument. If the port is unmasked,
  * an event that was pending while it had no handler is delivered.
- * Errors: -XF_EINVAL, -XF_ENOTCONN.
+ * Context: any.
+ * Returns: 0, -XF_EINVAL, -XF_ENOTCONN, or (a handler given, the port
+ * unmasked and an event pending) Xen's error for EVTCHNOP_unmask.
  */
 int xf_evtchn_set_handler(struct xf_evtchn *ec, evtchn_port_t port,
                           xf_evtchn_handler_fn *handler, void *arg);
@@ -261,17 +291,21 @@ int xf_evtchn_set_handler(struct xf_evtchn *ec, evtchn_port_t port,
  * or not, the pending bit is what Xen sets on an event.
  */
 
-/* 1 if the port is pending, 0 if not; -XF_EINVAL, -XF_ENOTCONN. */
+/* Is the port pending? Context: any.
+ * Returns: 1 if the port is pending, 0 if not; -XF_EINVAL, -XF_ENOTCONN. */
 int xf_evtchn_is_pending(const struct xf_evtchn *ec, evtchn_port_t port);
 
-/* Clear the pending bit, atomically: 1 if it was set (an event to handle),
- * 0 if not; -XF_EINVAL, -XF_ENOTCONN. Clear before handling, so that an
- * event arriving meanwhile is seen by the next poll. */
+/* Clear the pending bit, atomically. Clear before handling, so that an
+ * event arriving meanwhile is seen by the next poll.
+ * Context: any.
+ * Returns: 1 if it was set (an event to handle), 0 if not; -XF_EINVAL,
+ * -XF_ENOTCONN. */
 int xf_evtchn_clear(struct xf_evtchn *ec, evtchn_port_t port);
 
 /* EVTCHNOP_status of any port of this domain (owned or not): what Xen
  * thinks it is (EVTCHNSTAT_unbound once a peer closed its end).
- * Errors: -XF_EINVAL (ec or st NULL, bad port), Xen's. */
+ * Context: any.
+ * Returns: 0, -XF_EINVAL (ec or st NULL, bad port), Xen's error. */
 int xf_evtchn_status(struct xf_evtchn *ec, evtchn_port_t port, struct evtchn_status *st);
 
 /* ------------------------------------------------------------------------
@@ -297,9 +331,10 @@ int xf_evtchn_status(struct xf_evtchn *ec, evtchn_port_t port, struct evtchn_sta
  * evtchn_upcall_pending stays set, so nothing is lost: the next upcall or
  * call continues where this one stopped.
  *
- * Returns the number of handler calls (>= 0), or -XF_EINVAL (ec NULL). A
- * nested call (from a handler, or an upcall interrupting a dispatch on the
- * same CPU) returns 0 at once.
+ * Context: this is the event handler (the upcall handler's body, or a
+ * polling kernel's loop). A nested call (from a handler, or an upcall
+ * interrupting a dispatch on the same CPU) returns 0 at once.
+ * Returns: the number of handler calls (>= 0), or -XF_EINVAL (ec NULL).
  */
 int xf_evtchn_dispatch(struct xf_evtchn *ec, unsigned int budget);
 
@@ -324,11 +359,13 @@ enum xf_evtchn_upcall_method {
 
 /*
  * Ask Xen to raise `vector` (0x10..0xff; below are CPU exceptions) on
- * upcalls. Not from an event handler.
- * Errors: -XF_EINVAL (ec NULL, bad vector or method, callback-via from a
- * vCPU other than 0), -XF_EOPNOTSUPP (Xen lacks XENFEAT_hvm_callback_vector
- * for the callback-via vector, or not x86: on Arm the upcall is the PPI the
- * device tree names and needs no setup), Xen's error.
+ * upcalls.
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL (ec NULL, bad vector or method, callback-via
+ * from a vCPU other than 0), -XF_EOPNOTSUPP (Xen lacks
+ * XENFEAT_hvm_callback_vector for the callback-via vector, or not x86: on
+ * Arm the upcall is the PPI the device tree names and needs no setup),
+ * Xen's error.
  */
 int xf_evtchn_upcall_setup(struct xf_evtchn *ec, enum xf_evtchn_upcall_method method,
                            uint8_t vector);

@@ -65,6 +65,8 @@
  * xf_gnttab_alloc_refs() when they would have to grow the table (they do
  * only if fewer free references remain than asked for: reserve references
  * beforehand, or call xf_gnttab_grow() at setup).
+ * Each declaration below repeats its rule on a "Context:" line; "any"
+ * includes an event handler.
  */
 #ifndef XENFRONT_GNTTAB_H
 #define XENFRONT_GNTTAB_H
@@ -117,13 +119,19 @@ struct xf_gnttab_config {
  * with its allocator's bitmap (also from xf_plat_page_alloc: about 0.17
  * bytes per page of the range). cfg may be NULL (all defaults). Refs 8 and
  * up whose entry is already live (granted by someone before this context)
- * are left alone and never handed out. Not from an event handler. On
- * success *out is the caller's until xf_gnttab_destroy().
- * Errors: -XF_EINVAL (out NULL, max_frames below initial_frames), -XF_ENOMEM,
- * -XF_EOPNOTSUPP (the table is not in the v1 layout and cannot be made so),
- * -XF_EFAULT (the platform cannot translate a page it gave), or Xen's error
- * for GNTTABOP_query_size or XENMEM_add_to_physmap (-XF_EINVAL: more frames
- * asked for than Xen allows).
+ * are left alone and never handed out. On success *out is the caller's
+ * until xf_gnttab_destroy().
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL (out NULL, max_frames below initial_frames,
+ * initial_frames above the maximum, deferred_max above 2^20, or a foreign
+ * range from the platform that is NULL, not page-aligned or too large),
+ * -XF_ENOMEM, -XF_EOPNOTSUPP (the table is not in the v1 layout and cannot
+ * be made so), -XF_EFAULT (the platform cannot translate a page it gave),
+ * -XF_EIO (GNTTABOP_query_size gave a maximum of 0, or below the current
+ * size), xf_plat_foreign_range()'s error (other than -XF_ENOSYS, which
+ * means no range), or Xen's error for GNTTABOP_query_size (its GNTST_*
+ * status as xf_gnttab_status_errno() gives) or XENMEM_add_to_physmap
+ * (-XF_EINVAL: more frames asked for than Xen allows).
  */
 int xf_gnttab_create(struct xf_gnttab **out, const struct xf_gnttab_config *cfg) XF_MUST_CHECK;
 
@@ -136,16 +144,20 @@ int xf_gnttab_create(struct xf_gnttab **out, const struct xf_gnttab_config *cfg)
  * Xen has put RAM back behind them (XENMEM_populate_physmap); otherwise the
  * pages are kept (logged): a lost page is better than one that is a hole
  * or a grant-table frame. Entries in Xen's table stay as they are (refs 0-7
- * are still the toolstack's). NULL: returns 0. Not from an event handler.
+ * are still the toolstack's).
+ * Context: not from an event handler.
+ * Returns: 0 (also for NULL), or -XF_EBUSY (as above; nothing changed).
  */
 int xf_gnttab_destroy(struct xf_gnttab *gt);
 
 /*
  * Map more frames of the table until at least min_free references are
- * free, or the maximum is reached. Returns 0 when min_free references are
- * free, -XF_ENOSPC if the maximum does not allow it (the frames that could
- * be mapped stay mapped), -XF_ENOMEM, or Xen's error. Not from an event
- * handler (allocates pages).
+ * free, or the maximum is reached.
+ * Context: not from an event handler (allocates pages).
+ * Returns: 0 when min_free references are free, -XF_EINVAL (gt NULL),
+ * -XF_ENOSPC if the maximum does not allow it (the frames that could be
+ * mapped stay mapped), -XF_ENOMEM, -XF_EFAULT (the platform cannot
+ * translate a page it gave), or Xen's error.
  */
 int xf_gnttab_grow(struct xf_gnttab *gt, uint32_t min_free);
 
@@ -158,18 +170,22 @@ int xf_gnttab_grow(struct xf_gnttab *gt, uint32_t min_free);
  * The entry's frame and domid are written before its flags (with a write
  * barrier), so the other side never sees a live entry naming a stale frame.
  * On success *ref is granted. Grows the table if no reference is free.
- * Errors: -XF_EINVAL (gt or ref NULL; domid not a real domain, i.e. at or
- * above DOMID_FIRST_RESERVED), -XF_ERANGE (gfn does not fit a v1 entry's
- * 32 bits), -XF_ENOSPC (every reference is in use and the table is at its
- * maximum), -XF_ENOMEM or Xen's error from growing.
+ * Context: any, but from an event handler only while a reference is free
+ * (growing allocates pages; see xf_gnttab_grow()).
+ * Returns: 0, or -XF_EINVAL (gt or ref NULL; domid not a real domain, i.e.
+ * at or above DOMID_FIRST_RESERVED), -XF_ERANGE (gfn does not fit a v1
+ * entry's 32 bits), -XF_ENOSPC (every reference is in use and the table is
+ * at its maximum), -XF_ENOMEM, -XF_EFAULT or Xen's error from growing.
  */
 int xf_gnttab_grant_access(struct xf_gnttab *gt, domid_t domid, xen_pfn_t gfn,
                            bool readonly, grant_ref_t *ref) XF_MUST_CHECK;
 
 /*
  * As xf_gnttab_grant_access() for the 4 KiB page holding va, which must be
- * memory from xf_plat_page_alloc() (-XF_EFAULT if the platform cannot
- * translate it).
+ * memory from xf_plat_page_alloc().
+ * Context: as xf_gnttab_grant_access().
+ * Returns: as xf_gnttab_grant_access(), and -XF_EINVAL (va NULL),
+ * -XF_EFAULT (the platform cannot translate va).
  */
 int xf_gnttab_grant_page(struct xf_gnttab *gt, domid_t domid, const void *va,
                          bool readonly, grant_ref_t *ref) XF_MUST_CHECK;
@@ -181,7 +197,9 @@ int xf_gnttab_grant_page(struct xf_gnttab *gt, domid_t domid, const void *va,
  * -XF_EBUSY returned; the page must then not be reused (retry later, or
  * hand it to xf_gnttab_end_access_deferred()). Otherwise the entry is
  * revoked (no new map or copy can start) and the reference freed; the page
- * is the caller's again. Errors: -XF_EINVAL (not a granted reference; a
+ * is the caller's again.
+ * Context: any.
+ * Returns: 0, or -XF_EINVAL (gt NULL, or not a granted reference; a
  * deferred one is the library's), -XF_EBUSY.
  */
 int xf_gnttab_end_access(struct xf_gnttab *gt, grant_ref_t ref);
@@ -189,9 +207,10 @@ int xf_gnttab_end_access(struct xf_gnttab *gt, grant_ref_t ref);
 /*
  * Called once a deferred grant has ended: page and arg are what was given
  * to xf_gnttab_end_access_deferred(); the page may be reused or freed now.
- * Runs in the context of the call that ended the grant (possibly
- * xf_gnttab_reclaim() in an event handler). It may call this library on gt,
- * except xf_gnttab_reclaim() and xf_gnttab_destroy().
+ * Context: that of the call that ended the grant (possibly
+ * xf_gnttab_reclaim() in an event handler), outside the library's critical
+ * section. It may call this library on gt, except xf_gnttab_reclaim() and
+ * xf_gnttab_destroy().
  */
 typedef void xf_gnttab_release_fn(struct xf_gnttab *gt, void *page, void *arg);
 
@@ -204,9 +223,10 @@ typedef void xf_gnttab_release_fn(struct xf_gnttab *gt, void *page, void *arg);
  * back; the reference is still reclaimed). page is opaque to the library.
  * When the list is full it is first retried once (as xf_gnttab_reclaim(),
  * so other grants' release functions may run here).
- * Returns 0 (ended now; release has already run), 1 (deferred), or, with
- * nothing changed and release not called, -XF_EINVAL (not a granted
- * reference) or -XF_ENOSPC (the deferred list is full of grants still
+ * Context: any (the list is a fixed array: nothing allocates).
+ * Returns: 0 (ended now; release has already run), 1 (deferred), or, with
+ * nothing changed and release not called, -XF_EINVAL (gt NULL, or not a
+ * granted reference) or -XF_ENOSPC (the deferred list is full of grants still
  * held: the grant stays live and the page the caller's, who must not
  * reuse it; try again later, or give the page up for good).
  */
@@ -215,12 +235,15 @@ int xf_gnttab_end_access_deferred(struct xf_gnttab *gt, grant_ref_t ref, void *p
 
 /*
  * Retry every deferred grant once; for each the other side has let go,
- * end it, free the reference and call its release function. Returns the
- * number still deferred. O(deferred list length). gt NULL: 0.
+ * end it, free the reference and call its release function. O(deferred
+ * list length).
+ * Context: any (release functions then run in the same context).
+ * Returns: the number still deferred (gt NULL: 0).
  */
 uint32_t xf_gnttab_reclaim(struct xf_gnttab *gt);
 
-/* Number of grants on the deferred list (at most the configured bound). */
+/* Number of grants on the deferred list (at most the configured bound).
+ * Context: any. Returns: it, or 0 for a NULL gt. */
 uint32_t xf_gnttab_deferred_count(const struct xf_gnttab *gt);
 
 /* ------------------------------------------------------------------------
@@ -230,32 +253,41 @@ uint32_t xf_gnttab_deferred_count(const struct xf_gnttab *gt);
 /*
  * Take n free references at once, all or none; each is then reserved, the
  * caller's to grant with xf_gnttab_grant_ref(). Grows the table if fewer
- * than n are free. Errors: -XF_EINVAL (gt or refs NULL, n 0),
- * -XF_ENOSPC (not enough references even at the maximum; none taken),
- * -XF_ENOMEM or Xen's error from growing.
+ * than n are free.
+ * Context: any, but from an event handler only while n references are
+ * free (growing allocates pages; see xf_gnttab_grow()).
+ * Returns: 0, or -XF_EINVAL (gt or refs NULL, n 0), -XF_ENOSPC (not
+ * enough references even at the maximum; none taken), -XF_ENOMEM,
+ * -XF_EFAULT or Xen's error from growing.
  */
 int xf_gnttab_alloc_refs(struct xf_gnttab *gt, grant_ref_t *refs, uint32_t n) XF_MUST_CHECK;
 
 /*
  * Give n reserved references back to the free list. All or none: if one
- * is not reserved, nothing is freed and -XF_EBUSY (it is granted or
- * deferred: end it first) or -XF_EINVAL (free, or not a reference of this
- * table; also gt or refs NULL) is returned.
+ * is not reserved, nothing is freed.
+ * Context: any.
+ * Returns: 0 (n 0: nothing to do), or -XF_EBUSY (one is granted or
+ * deferred: end it first) or -XF_EINVAL (one is free, or not a reference
+ * of this table; also gt or refs NULL).
  */
 int xf_gnttab_free_refs(struct xf_gnttab *gt, const grant_ref_t *refs, uint32_t n);
 
 /*
  * Grant gfn to domid on a reserved reference (which becomes granted).
- * As xf_gnttab_grant_access() otherwise; -XF_EINVAL if ref is not
- * reserved. Never allocates.
+ * As xf_gnttab_grant_access() otherwise. Never allocates.
+ * Context: any.
+ * Returns: 0, or -XF_EINVAL (gt NULL, ref not reserved, domid not a real
+ * domain), -XF_ERANGE (gfn does not fit a v1 entry's 32 bits).
  */
 int xf_gnttab_grant_ref(struct xf_gnttab *gt, grant_ref_t ref, domid_t domid,
                         xen_pfn_t gfn, bool readonly);
 
 /*
  * End access as xf_gnttab_end_access(), but keep the reference: it becomes
- * reserved again, the caller's to grant anew or free. -XF_EBUSY while the
- * other side holds it, -XF_EINVAL if it is not granted.
+ * reserved again, the caller's to grant anew or free.
+ * Context: any.
+ * Returns: 0, -XF_EBUSY while the other side holds it, -XF_EINVAL (gt
+ * NULL, or it is not granted).
  */
 int xf_gnttab_end_ref(struct xf_gnttab *gt, grant_ref_t ref);
 
@@ -284,12 +316,14 @@ struct xf_gnttab_map {
  * range: entry i, if it succeeds, is at run + i * 4 KiB (so a multi-page
  * ring is contiguous when all succeed). Each entry gets its own status;
  * the pages of failed entries go back to the range at once.
- * Returns 0 if all succeeded, else the number of failed entries (> 0);
+ * Context: any (the run comes from the range's bitmap: nothing allocates).
+ * Returns: 0 if all succeeded, else the number of failed entries (> 0);
  * or, when nothing was attempted, a negative error that is also every
- * entry's status: -XF_EINVAL (gt or m NULL, n 0), -XF_ENOSYS (no foreign
- * range), -XF_ENOSPC (no free run of n pages).
- * Per-entry statuses: -XF_EINVAL (domid not a real domain), or Xen's
- * GNTST_* as xf_gnttab_status_errno() gives (-XF_EAGAIN: paged out, retry).
+ * entry's status (except for gt or m NULL): -XF_EINVAL (gt or m NULL,
+ * n 0), -XF_ENOSYS (no foreign range), -XF_ENOSPC (no free run of n pages).
+ * Per-entry statuses: -XF_EINVAL (domid not a real domain), Xen's
+ * GNTST_* as xf_gnttab_status_errno() gives (-XF_EAGAIN: paged out, retry),
+ * or Xen's error for the hypercall itself (every entry it carried).
  */
 int xf_gnttab_map_grants(struct xf_gnttab *gt, struct xf_gnttab_map *m, uint32_t n);
 
@@ -297,10 +331,12 @@ int xf_gnttab_map_grants(struct xf_gnttab *gt, struct xf_gnttab_map *m, uint32_t
  * Unmap every entry whose addr is not NULL (GNTTABOP_unmap_grant_ref with
  * its handle); on success its page goes back to the range, addr becomes
  * NULL and status 0. Entries with addr NULL are skipped and untouched.
- * Returns 0 or the number of entries that failed, each with its status and
- * its addr kept (still mapped): -XF_EINVAL (addr not a mapped page of the
- * range), or Xen's GNTST_* as an errno (-XF_EBADF: bad handle; -XF_EIO:
- * handle and address do not match). -XF_EINVAL alone for gt or m NULL.
+ * Context: any.
+ * Returns: 0 or the number of entries that failed, each with its status
+ * and its addr kept (still mapped): -XF_EINVAL (addr not a mapped page of
+ * the range), Xen's GNTST_* as an errno (-XF_EBADF: bad handle; -XF_EIO:
+ * handle and address do not match), or Xen's error for the hypercall
+ * itself (every entry it carried). -XF_EINVAL alone for gt or m NULL.
  */
 int xf_gnttab_unmap_grants(struct xf_gnttab *gt, struct xf_gnttab_map *m, uint32_t n);
 
@@ -329,14 +365,17 @@ struct xf_gnttab_copy {
 
 /*
  * Perform n copy segments (n >= 1), batched into as few hypercalls as
- * possible. Returns 0 if all succeeded, else the number of failed segments
- * (> 0), each with its status: -XF_EINVAL (bad domid, direction, offset
- * or length, a local buffer crossing a page), -XF_EFAULT (local buffer the
- * platform cannot translate), or Xen's GNTST_* as an errno (-XF_EIO: the
- * grant is not live, not for us, or read-only for a copy into it;
- * -XF_EINVAL: bad reference; -XF_ESRCH: no such domain). -XF_EINVAL alone
- * for gt or segs NULL, or n 0. A copy pins the grant only while Xen copies;
- * the granter's end of access may see -XF_EBUSY meanwhile.
+ * possible. A copy pins the grant only while Xen copies; the granter's end
+ * of access may see -XF_EBUSY meanwhile.
+ * Context: any.
+ * Returns: 0 if all succeeded, else the number of failed segments (> 0),
+ * each with its status: -XF_EINVAL (bad domid, direction, offset or
+ * length, local NULL, a local buffer crossing a page), -XF_EFAULT (local
+ * buffer the platform cannot translate), Xen's GNTST_* as an errno
+ * (-XF_EIO: the grant is not live, not for us, or read-only for a copy
+ * into it; -XF_EINVAL: bad reference; -XF_ESRCH: no such domain), or Xen's
+ * error for the hypercall itself (every segment it carried). -XF_EINVAL
+ * alone for gt or segs NULL, or n 0.
  */
 int xf_gnttab_copy(struct xf_gnttab *gt, struct xf_gnttab_copy *segs, uint32_t n);
 
@@ -351,6 +390,7 @@ int xf_gnttab_copy(struct xf_gnttab *gt, struct xf_gnttab_copy *segs, uint32_t n
  * permission_denied -XF_EPERM, bad_page -XF_EFAULT, bad_copy_arg
  * -XF_EINVAL, address_too_big -XF_ERANGE, eagain -XF_EAGAIN, no_space
  * -XF_ENOSPC; anything else -XF_EIO.
+ * Context: any.
  */
 int xf_gnttab_status_errno(int16_t gntst);
 
@@ -367,7 +407,8 @@ struct xf_gnttab_stats {
     uint64_t foreign_used;    /* pages of it mapped */
 };
 
-/* Fill *st. Any context (reads the context only). */
+/* Fill *st (zeros for a NULL gt; a NULL st is ignored).
+ * Context: any (reads the context only). */
 void xf_gnttab_get_stats(const struct xf_gnttab *gt, struct xf_gnttab_stats *st);
 
 #ifdef __cplusplus

@@ -115,9 +115,13 @@
  *
  * From an event handler (a completion or watch callback, or any code
  * running inside xf_evtchn_dispatch()) one may call: xf_xenbus_submit(),
- * xf_xenbus_req_*(), xf_xenbus_process(), xf_xenbus_watch_next(),
- * xf_xenbus_status(). Never the synchronous helpers (they wait), nor
- * create/destroy.
+ * xf_xenbus_req_*() but xf_xenbus_req_wait(), xf_xenbus_process(),
+ * xf_xenbus_watch_next(), xf_xenbus_status(), and the functions that only
+ * read (xf_xenbus_resets(), xf_xenbus_outstanding(),
+ * xf_xenbus_watch_pending(), xf_xenbus_watch_count(),
+ * xf_xenbus_error_from_string()). Never the synchronous helpers (they
+ * wait), nor create/destroy. Each declaration below says so in its
+ * "Context:" line.
  *
  * Memory: everything is allocated at creation with xf_plat_page_alloc():
  * the context, max_outstanding request slots each with its own buffer of
@@ -157,21 +161,29 @@ struct xf_xenbus_config {
  * Connect over the guest's xenstore ring. `iface` is the store page mapped
  * in this kernel (on PVH an ordinary guest frame: HVM_PARAM_STORE_PFN, see
  * xf_xenbus_hvm_store()), `port` its event channel, which the context adopts
- * in ec with xf_evtchn_adopt() (its handler runs xf_xenbus_process()); if ec
- * owns it already (an earlier context), its handler is replaced. The port is
- * never closed: it lives as long as the domain (see destroy). The ring is not reset: guests must not assume indices
- * start at zero. If the server advertises XENSTORE_SERVER_FEATURE_RECONNECTION
- * and the connection field says a reconnection is in progress, the context
- * waits (without blocking: requests queue) until the server says connected.
- * cfg may be NULL. Not from an event handler.
- * Errors: -XF_EINVAL, -XF_ENOMEM, xf_evtchn_adopt()'s.
+ * in ec with xf_evtchn_take() (adopted; its handler runs
+ * xf_xenbus_process()); if ec owns it already (an earlier context), its
+ * handler is replaced. The port is never closed: it lives as long as the
+ * domain (see destroy). The ring is not reset: guests must not assume
+ * indices start at zero. If the server advertises
+ * XENSTORE_SERVER_FEATURE_RECONNECTION and the connection field says a
+ * reconnection is in progress, the context waits (without blocking:
+ * requests queue) until the server says connected. cfg may be NULL.
+ * Context: not from an event handler.
+ * Returns: 0 and the context in *out, or -XF_EINVAL (out, ec or iface
+ *   NULL, iface not page-aligned, port 0, cfg out of range), -XF_ENOMEM,
+ *   xf_evtchn_take()'s errors.
  */
 int xf_xenbus_create_ring(struct xf_xenbus **out, const struct xf_xenbus_config *cfg,
                           struct xf_evtchn *ec, void *iface, evtchn_port_t port) XF_MUST_CHECK;
 
 /*
  * The guest's store frame and port from HVMOP_get_param (HVM_PARAM_STORE_PFN,
- * HVM_PARAM_STORE_EVTCHN). -XF_ENOENT if Xen reports none (0), Xen's errors.
+ * HVM_PARAM_STORE_EVTCHN).
+ * Context: any: two hypercalls through xf_plat_hvm_op(), no context, no
+ *   waiting (as far as the platform's hypercall allows).
+ * Returns: 0, or -XF_EINVAL (pfn or port NULL), -XF_ENOENT if Xen reports
+ *   none (0) or a port beyond the event channel ABI, Xen's errors.
  */
 int xf_xenbus_hvm_store(uint64_t *pfn, evtchn_port_t *port);
 
@@ -185,9 +197,9 @@ int xf_xenbus_hvm_store(uint64_t *pfn, evtchn_port_t *port);
  * xf_xenbus_destroy() when the ring will be used again, and submit nothing
  * in between. Watch events may still come later, as whole messages; a later
  * context drops those of tokens it does not know.
- * Returns 0, -XF_ETIMEDOUT at the deadline (the server is silent: handing
- * over is then unsafe), -XF_EINVAL, or the broken connection's error.
- * Not from an event handler.
+ * Context: not from an event handler (it waits).
+ * Returns: 0, -XF_ETIMEDOUT at the deadline (the server is silent: handing
+ *   over is then unsafe), -XF_EINVAL, or the broken connection's error.
  */
 int xf_xenbus_quiesce(struct xf_xenbus *xb, uint64_t deadline_ns);
 
@@ -198,22 +210,28 @@ int xf_xenbus_quiesce(struct xf_xenbus *xb, uint64_t deadline_ns);
  * domain off from xenstored), memory freed. Server-side watches are not
  * removed (use xf_xenbus_watch_remove() first, or RESET_WATCHES next time).
  * If another context will use the ring, call xf_xenbus_quiesce() first.
- * NULL is ignored. Not from a handler.
+ * NULL is ignored.
+ * Context: not from an event handler.
+ * Returns: nothing.
  */
 void xf_xenbus_destroy(struct xf_xenbus *xb);
 
 /*
- * Connection status: 0 connected; -XF_ENOTCONN reconnecting (ours, or a
- * reset the server started, until every watch is registered again);
- * -XF_ETIMEDOUT the link is dead (3 deadlines in a row with no byte from the
- * server; xf_xenbus_reconnect() or xf_xenbus_destroy() are the ways out, a
- * byte from the server ends it); -XF_EPROTO / -XF_EIO broken (why).
- * Callable from an event handler.
+ * Connection status.
+ * Context: any (callable from an event handler).
+ * Returns: 0 connected; -XF_ENOTCONN reconnecting (ours, or a reset the
+ *   server started, until every watch is registered again); -XF_ETIMEDOUT
+ *   the link is dead (3 deadlines in a row with no byte from the server;
+ *   xf_xenbus_reconnect() or xf_xenbus_destroy() are the ways out, a byte
+ *   from the server ends it); -XF_EPROTO / -XF_EIO broken (why);
+ *   -XF_EINVAL for NULL.
  */
 int xf_xenbus_status(const struct xf_xenbus *xb);
 
 /* Resets the server made on its own (without xf_xenbus_reconnect()) seen so
- * far; 0 for NULL. Callable from an event handler. */
+ * far.
+ * Context: any (callable from an event handler).
+ * Returns: the count; 0 for NULL. */
 unsigned long xf_xenbus_resets(const struct xf_xenbus *xb);
 
 /*
@@ -223,8 +241,10 @@ unsigned long xf_xenbus_resets(const struct xf_xenbus *xb);
  * from the server per call (nested calls included); more is left for the
  * next call, and the ring's event handler then raises its event again so it
  * is not forgotten. Called by the ring's event handler; a polling kernel
- * calls it from its loop. Reentrancy-guarded. Returns 0, or the
- * connection's error once broken.
+ * calls it from its loop. Reentrancy-guarded: a nested call returns at once
+ * after asking the outer one to run again.
+ * Context: any (it is the event handler's body).
+ * Returns: 0, or the connection's error once broken.
  */
 int xf_xenbus_process(struct xf_xenbus *xb);
 
@@ -236,10 +256,14 @@ int xf_xenbus_process(struct xf_xenbus *xb);
  * those not begun are sent after the reset), open transactions are gone,
  * and the context re-registers every watch it holds (each gets an initial
  * event, as on WATCH). This also recovers a connection broken by a protocol
- * violation. Not from a handler. -XF_ETIMEDOUT if the server never answers
- * (what was in flight has failed all the same; the context stays
- * reconnecting, -XF_ENOTCONN, until the server completes the reset: call
- * again, or destroy).
+ * violation.
+ * Context: not from an event handler (it waits).
+ * Returns: 0 once reconnected; -XF_EINVAL (xb NULL); -XF_EOPNOTSUPP (see
+ *   above); the transport's error if the reset cannot be asked for;
+ *   -XF_ETIMEDOUT
+ *   if the server never answers (what was in flight has failed all the
+ *   same; the context stays reconnecting, -XF_ENOTCONN, until the server
+ *   completes the reset: call again, or destroy).
  */
 int xf_xenbus_reconnect(struct xf_xenbus *xb, uint64_t deadline_ns);
 
@@ -266,8 +290,9 @@ typedef void xf_xenbus_done_fn(struct xf_xenbus *xb, uint32_t id, void *arg);
  * the request id in *id (nonzero, unique among outstanding requests).
  * XS_WATCH, XS_UNWATCH and XS_RESET_WATCHES are refused (-XF_EINVAL): use
  * the watch functions, which keep the context's watch table consistent.
- * Errors: -XF_EINVAL, -XF_E2BIG, -XF_EBUSY (no free slot), -XF_ENOTCONN /
- * -XF_EPROTO (broken). May be called from an event handler.
+ * Context: any (may be called from an event handler).
+ * Returns: 0, or -XF_EINVAL, -XF_E2BIG, -XF_EBUSY (no free slot),
+ *   -XF_ENOTCONN / -XF_EPROTO (broken).
  */
 int xf_xenbus_submit(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx,
                      const struct xf_xenbus_iov *iov, unsigned int niov,
@@ -281,8 +306,10 @@ int xf_xenbus_submit(struct xf_xenbus *xb, uint32_t type, xf_xenbus_tx_t tx,
  * xb NULL. Callable from an event handler, except xf_xenbus_req_wait().
  */
 
-/* 1 if the request has completed (reply or error), 0 if not; -XF_ESRCH for
- * an id that is not outstanding. */
+/* Whether a request has completed (reply or error).
+ * Context: any.
+ * Returns: 1 if completed, 0 if not; -XF_ESRCH for an id that is not
+ *   outstanding, -XF_EINVAL for xb NULL. */
 int xf_xenbus_req_done(const struct xf_xenbus *xb, uint32_t id);
 
 /*
@@ -290,15 +317,20 @@ int xf_xenbus_req_done(const struct xf_xenbus *xb, uint32_t id);
  * xf_xenbus_req_release(); data[len] is always a NUL added by the library,
  * not part of the reply), and the return value: the payload length (>= 0),
  * or a negative error (xenstored's XS_ERROR mapped, -XF_EPROTO,
- * -XF_ECONNRESET ...), in which case *data is NULL and *len 0. -XF_ENODATA
- * if not completed (nothing written), -XF_ESRCH for an unknown id. data and
+ * -XF_ECONNRESET ...), in which case *data is NULL and *len 0. data and
  * len may be NULL.
+ * Context: any.
+ * Returns: the payload length or the request's error, as above;
+ *   -XF_ENODATA if not completed (nothing written), -XF_ESRCH for an
+ *   unknown id, -XF_EINVAL for xb NULL.
  */
 int xf_xenbus_req_reply(const struct xf_xenbus *xb, uint32_t id, const char **data,
                         uint32_t *len);
 
-/* Free a completed request's slot (its reply is gone). -XF_ENODATA if not
- * completed, -XF_ESRCH for an unknown id. */
+/* Free a completed request's slot (its reply is gone).
+ * Context: any.
+ * Returns: 0, or -XF_ENODATA if not completed, -XF_ESRCH for an unknown
+ *   id, -XF_EINVAL for xb NULL. */
 int xf_xenbus_req_release(struct xf_xenbus *xb, uint32_t id);
 
 /*
@@ -306,40 +338,56 @@ int xf_xenbus_req_release(struct xf_xenbus *xb, uint32_t id);
  * not yet sent is dropped; one sent gives its slot back at once, and its
  * reply, if it ever comes, is recognised by its id and discarded (not a
  * protocol error); one partly sent is finished first (the server would
- * read what follows as its tail), then treated so. 0, or -XF_ESRCH for an
- * unknown id.
+ * read what follows as its tail), then treated so.
+ * Context: any.
+ * Returns: 0, or -XF_ESRCH for an unknown id, -XF_EINVAL for xb NULL.
  */
 int xf_xenbus_req_cancel(struct xf_xenbus *xb, uint32_t id);
 
-/* Wait (not from a handler) until the request completes: 0 or -XF_ETIMEDOUT
- * (the deadline passed, checked even if it completed meanwhile; the request
- * is left outstanding, done or not), -XF_ESRCH. */
+/* Wait until the request completes.
+ * Context: not from an event handler (it waits).
+ * Returns: 0, or -XF_ETIMEDOUT (the deadline passed, checked even if it
+ *   completed meanwhile; the request is left outstanding, done or not),
+ *   -XF_ESRCH, -XF_EINVAL for xb NULL. A broken connection completes the
+ *   request with its error (read it with xf_xenbus_req_reply()). */
 int xf_xenbus_req_wait(struct xf_xenbus *xb, uint32_t id, uint64_t deadline_ns);
 
 /* Requests outstanding (queued, in flight, completed but not released,
- * cancelled awaiting their reply: those no longer hold a slot). */
+ * cancelled awaiting their reply: those no longer hold a slot).
+ * Context: any.
+ * Returns: the count; 0 for NULL. */
 unsigned int xf_xenbus_outstanding(const struct xf_xenbus *xb);
 
 /* ------------------------------------------------------------------------
  * Synchronous operations. Not from an event handler. path is absolute
  * ("/local/domain/1/x") or relative to the domain's home
  * (/local/domain/<domid>) on the ring; at most XENSTORE_ABS_PATH_MAX bytes.
- * tx is a transaction id or XF_XENBUS_TX_NONE.
+ * tx is a transaction id or XF_XENBUS_TX_NONE. Each one submits a request
+ * and waits for its reply, so every one of them (and every function of the
+ * sections below that takes a deadline) can also return -XF_ETIMEDOUT,
+ * -XF_EBUSY (no free request slot), xenstored's mapped errors, and the
+ * connection's error once broken: "the errors above".
  */
 
 /*
  * XS_READ: the value (binary-safe, xenstore adds no terminator) into buf,
  * followed by a NUL the library adds; *len (may be NULL) = value length.
- * -XF_ENOBUFS if cap < length + 1 (*len still set), errors as above.
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_ENOBUFS if cap < length + 1 (*len still set),
+ *   -XF_EINVAL, the errors above.
  */
 int xf_xenbus_read(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
                    char *buf, size_t cap, size_t *len, uint64_t deadline_ns);
 
-/* XS_WRITE of len bytes (0..4096 minus the path). */
+/* XS_WRITE of len bytes (0..4096 minus the path).
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL, -XF_E2BIG, the errors above. */
 int xf_xenbus_write(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
                     const void *value, size_t len, uint64_t deadline_ns);
 
-/* XS_MKDIR, XS_RM. */
+/* XS_MKDIR, XS_RM.
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL, the errors above. */
 int xf_xenbus_mkdir(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
                     uint64_t deadline_ns);
 int xf_xenbus_rm(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
@@ -351,12 +399,16 @@ int xf_xenbus_rm(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
  * list does not fit one message (xenstored answers E2BIG), XS_DIRECTORY_PART
  * pieces, checking that the node's generation did not change between them
  * (if it did, the listing restarts, at most 8 times, then -XF_EAGAIN).
- * -XF_ENOBUFS if cap is too small.
+ * Context: not from an event handler.
+ * Returns: the bytes used, or -XF_ENOBUFS if cap is too small,
+ *   -XF_EAGAIN (above), -XF_EINVAL, the errors above.
  */
 int xf_xenbus_directory(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
                         char *buf, size_t cap, unsigned int *count, uint64_t deadline_ns);
 
-/* XS_DIRECTORY_PART only (what xf_xenbus_directory() falls back to). */
+/* XS_DIRECTORY_PART only (what xf_xenbus_directory() falls back to).
+ * Context: not from an event handler.
+ * Returns: as xf_xenbus_directory(). */
 int xf_xenbus_directory_part(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
                              char *buf, size_t cap, unsigned int *count,
                              uint64_t deadline_ns);
@@ -366,13 +418,19 @@ int xf_xenbus_directory_part(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char
  * buf, NUL-terminated; *count of them; returns bytes used.
  * XS_SET_PERMS: n >= 1 strings, each [wrbn]<domid> (checked locally:
  * -XF_EINVAL). The first is the owner and the default for other domains.
+ * Context: not from an event handler.
+ * Returns: get: the bytes used; set: 0; or -XF_ENOBUFS (get), -XF_EINVAL,
+ *   the errors above.
  */
 int xf_xenbus_get_perms(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
                         char *buf, size_t cap, unsigned int *count, uint64_t deadline_ns);
 int xf_xenbus_set_perms(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *path,
                         const char *const *perms, unsigned int n, uint64_t deadline_ns);
 
-/* XS_GET_DOMAIN_PATH of domid into buf (NUL-terminated). Returns its length. */
+/* XS_GET_DOMAIN_PATH of domid into buf (NUL-terminated).
+ * Context: not from an event handler.
+ * Returns: its length, or -XF_ENOBUFS, -XF_EINVAL, -XF_EPROTO (not one
+ *   non-empty terminated string), the errors above. */
 int xf_xenbus_get_domain_path(struct xf_xenbus *xb, domid_t domid, char *buf, size_t cap,
                               uint64_t deadline_ns);
 
@@ -382,15 +440,28 @@ int xf_xenbus_get_domain_path(struct xf_xenbus *xb, domid_t domid, char *buf, si
  * Linux checks). Not offered: -XF_EOPNOTSUPP, nothing sent. Meant for
  * start-up (a kexec'd kernel clearing its predecessor's watches): with
  * watches registered in this context it refuses with -XF_EBUSY.
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EOPNOTSUPP, -XF_EBUSY (above), -XF_EINVAL, the errors
+ *   above.
  */
 int xf_xenbus_reset_watches(struct xf_xenbus *xb, uint64_t deadline_ns);
 
 /* ------------------------------------------------------------------------
  * Transactions.
  */
+
+/* XS_TRANSACTION_START: a new transaction's id into *tx (XF_XENBUS_TX_NONE
+ * on failure).
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL, -XF_EPROTO (the id is not a nonzero 32-bit
+ *   decimal), -XF_ENOSPC (too many open: see "Server limits"), the errors
+ *   above. */
 int xf_xenbus_transaction_start(struct xf_xenbus *xb, xf_xenbus_tx_t *tx,
                                 uint64_t deadline_ns);
-/* commit true: T (commit; -XF_EAGAIN if another writer intervened), false: F. */
+/* XS_TRANSACTION_END: commit true: T (commit), false: F (abort).
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EAGAIN if another writer intervened (commit),
+ *   -XF_EINVAL (tx XF_XENBUS_TX_NONE), the errors above. */
 int xf_xenbus_transaction_end(struct xf_xenbus *xb, xf_xenbus_tx_t tx, bool commit,
                               uint64_t deadline_ns);
 
@@ -404,7 +475,10 @@ typedef int xf_xenbus_tx_body_fn(struct xf_xenbus *xb, xf_xenbus_tx_t tx, void *
 /*
  * Run body in a transaction, the whole body again whenever the commit (or the
  * body) says -XF_EAGAIN, at most max_attempts times (0 -> 16); then
- * -XF_EAGAIN. Returns 0 once committed, or the body's / the server's error.
+ * -XF_EAGAIN.
+ * Context: not from an event handler (body runs in the caller's context).
+ * Returns: 0 once committed, or -XF_EAGAIN (attempts used up), -XF_EINVAL,
+ *   the body's / the server's error.
  */
 int xf_xenbus_transaction_run(struct xf_xenbus *xb, xf_xenbus_tx_body_fn *body, void *arg,
                               unsigned int max_attempts, uint64_t deadline_ns);
@@ -437,6 +511,10 @@ typedef void xf_xenbus_watch_fn(struct xf_xenbus *xb, struct xf_xenbus_watch *w,
  * server's); so are events for a token whose earlier watch is still being
  * removed (its UNWATCH not yet answered), so a new watch never receives an
  * old one's events.
+ * Context: not from an event handler (it waits).
+ * Returns: 0 and the watch in *out, or -XF_EEXIST (token in use),
+ *   -XF_EINVAL (bad path or token), -XF_EBUSY (no free watch or request
+ *   slot), the server's answer, the errors above.
  *
  * Queue: events are kept in arrival order with their paths, at most
  * watch_queue_events of them and watch_queue_bytes of path. On overflow the
@@ -454,29 +532,39 @@ int xf_xenbus_watch_add(struct xf_xenbus *xb, const char *path, const char *toke
  * its token are dropped). The watch is forgotten even if the server answers
  * with an error (returned) or the deadline passes (-XF_ETIMEDOUT; the token
  * then stays reserved, its events dropped, until the server answers or the
- * connection resets). */
+ * connection resets).
+ * Context: not from an event handler (it waits).
+ * Returns: 0, or -XF_EINVAL (not a watch of xb), -XF_ETIMEDOUT, the
+ *   server's error. */
 int xf_xenbus_watch_remove(struct xf_xenbus *xb, struct xf_xenbus_watch *w,
                            uint64_t deadline_ns);
 
 /*
  * Dequeue the oldest event: its path (NUL-terminated) into buf, flags into
- * *flags (may be NULL). Returns 1, 0 if the queue is empty, -XF_ENOBUFS if
- * cap is too small (the event stays queued; *len = its length), -XF_EINVAL.
- * len may be NULL. Callable from an event handler.
+ * *flags (may be NULL). len may be NULL.
+ * Context: any (callable from an event handler).
+ * Returns: 1, 0 if the queue is empty, -XF_ENOBUFS if cap is too small (the
+ *   event stays queued; *len = its length), -XF_EINVAL.
  */
 int xf_xenbus_watch_next(struct xf_xenbus *xb, struct xf_xenbus_watch *w, char *buf,
                          size_t cap, size_t *len, unsigned int *flags);
 
-/* Wait for and dequeue an event (not from a handler): 1, or -XF_ETIMEDOUT,
- * -XF_ENOBUFS, -XF_ENOTCONN / -XF_EPROTO if the connection broke. */
+/* Wait for and dequeue an event, as xf_xenbus_watch_next().
+ * Context: not from an event handler (it waits).
+ * Returns: 1, or -XF_ETIMEDOUT, -XF_ENOBUFS, -XF_EINVAL, -XF_ENOTCONN /
+ *   -XF_EPROTO if the connection broke. */
 int xf_xenbus_watch_wait(struct xf_xenbus *xb, struct xf_xenbus_watch *w, char *buf,
                          size_t cap, size_t *len, unsigned int *flags,
                          uint64_t deadline_ns);
 
-/* Events queued (the overflow marker counts as one). */
+/* Events queued (the overflow marker counts as one).
+ * Context: any.
+ * Returns: the count; 0 for NULL or a watch no longer registered. */
 unsigned int xf_xenbus_watch_pending(const struct xf_xenbus_watch *w);
 
-/* Watches registered in the context. */
+/* Watches registered in the context.
+ * Context: any.
+ * Returns: the count; 0 for NULL. */
 unsigned int xf_xenbus_watch_count(const struct xf_xenbus *xb);
 
 /* ------------------------------------------------------------------------
@@ -485,20 +573,27 @@ unsigned int xf_xenbus_watch_count(const struct xf_xenbus *xb);
  */
 
 /* A decimal unsigned integer (as xenstore stores them: "123"; no sign, no
- * spaces, at most max). Absent: -XF_ENOENT. Malformed or > max: -XF_EINVAL. */
+ * spaces, at most max).
+ * Context: not from an event handler.
+ * Returns: 0; absent: -XF_ENOENT; malformed or > max: -XF_EINVAL; the
+ *   errors above. */
 int xf_xenbus_read_uint(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
                         const char *node, uint64_t max, uint64_t *out, uint64_t deadline_ns);
 int xf_xenbus_write_uint(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
                          const char *node, uint64_t value, uint64_t deadline_ns);
 
-/* A string value (NUL-terminated into buf; a value containing NUL: -XF_EINVAL). */
+/* A string value (NUL-terminated into buf).
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL (a value containing NUL), -XF_ENOBUFS (read:
+ *   cap too small), the errors above. */
 int xf_xenbus_read_str(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
                        const char *node, char *buf, size_t cap, uint64_t deadline_ns);
 int xf_xenbus_write_str(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
                         const char *node, const char *value, uint64_t deadline_ns);
 
-/* A feature flag: "1" true, "0" false, absent -> dflt; anything else
- * -XF_EINVAL. */
+/* A feature flag: "1" true, "0" false, absent -> dflt.
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL (anything else), the errors above. */
 int xf_xenbus_read_feature(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
                            const char *node, bool dflt, bool *out, uint64_t deadline_ns);
 
@@ -516,8 +611,10 @@ struct xf_xenbus_dev {
 };
 
 /*
- * List device/<type>: the ids, as xf_xenbus_directory(). A missing
- * device/<type> is no devices: returns 0 and *count 0.
+ * List device/<type>: the ids, as xf_xenbus_directory().
+ * Context: not from an event handler.
+ * Returns: as xf_xenbus_directory(); a missing device/<type> is no
+ *   devices: 0 and *count 0.
  */
 int xf_xenbus_dev_list(struct xf_xenbus *xb, const char *type, char *buf, size_t cap,
                        unsigned int *count, uint64_t deadline_ns);
@@ -527,13 +624,16 @@ int xf_xenbus_dev_list(struct xf_xenbus *xb, const char *type, char *buf, size_t
  * shorter than XF_XENBUS_PATH_MAX, else -XF_EINVAL) and "backend-id" (a
  * domid below DOMID_FIRST_RESERVED). dev->state is set from our state node
  * (Unknown if absent). On any error *dev is left as it was.
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL, -XF_ENOENT (no such device), the errors above.
  */
 int xf_xenbus_dev_init(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, const char *type,
                        const char *id, uint64_t deadline_ns);
 
 /*
- * Read a state node (<dir>/state): XenbusStateUnknown if absent, -XF_EINVAL
- * if it is not a state (0..8).
+ * Read a state node (<dir>/state) into *out: XenbusStateUnknown if absent.
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_EINVAL if it is not a state (0..8), the errors above.
  */
 int xf_xenbus_read_state(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *dir,
                          XenbusState *out, uint64_t deadline_ns);
@@ -543,6 +643,8 @@ int xf_xenbus_read_state(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *di
  * checks the node still exists (so a device the toolstack removed is not
  * re-created: -XF_ENOENT), retried on EAGAIN. Writing the state we are in
  * is a no-op.
+ * Context: not from an event handler.
+ * Returns: 0, or -XF_ENOENT (above), -XF_EINVAL, the errors above.
  */
 int xf_xenbus_dev_switch(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, XenbusState state,
                          uint64_t deadline_ns);
@@ -552,11 +654,14 @@ int xf_xenbus_dev_switch(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, Xenbus
 /*
  * Wait until the backend's state is in mask (XF_XENBUS_STATE_BIT()s): a
  * watch on <backend>/state for the duration (token "xf-xenbus-wait-<n>",
- * a number not in use by the caller's watches). Returns 0 and the state in *out
- * (may be NULL). If the backend goes to Closing or Closed (or its state node
- * vanishes) and mask does not include that state: -XF_ENOTCONN with *out set,
- * so the driver can follow it (xf_xenbus_dev_close()). -XF_ETIMEDOUT at the
- * deadline, however fast the store answers and the backend changes.
+ * a number not in use by the caller's watches).
+ * Context: not from an event handler (it waits).
+ * Returns: 0 and the state in *out (may be NULL). If the backend goes to
+ *   Closing or Closed (or its state node vanishes) and mask does not
+ *   include that state: -XF_ENOTCONN with *out set, so the driver can
+ *   follow it (xf_xenbus_dev_close()). -XF_ETIMEDOUT at the deadline,
+ *   however fast the store answers and the backend changes; the errors
+ *   above.
  */
 int xf_xenbus_dev_wait_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
                                uint32_t mask, XenbusState *out, uint64_t deadline_ns);
@@ -564,6 +669,9 @@ int xf_xenbus_dev_wait_backend(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
 /*
  * The front end's part of the handshake after it published its rings:
  * Initialised, wait for the backend to be Connected, then Connected.
+ * Context: not from an event handler (it waits).
+ * Returns: 0, or as xf_xenbus_dev_switch() and
+ *   xf_xenbus_dev_wait_backend() (-XF_ENOTCONN: the backend is closing).
  */
 int xf_xenbus_dev_connect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
                           uint64_t deadline_ns);
@@ -573,6 +681,9 @@ int xf_xenbus_dev_connect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
  * or Closed, then Closed, and wait for the backend to be Closed (or gone, or
  * back at InitWait for a new connection). Also the answer to
  * xf_xenbus_dev_wait_backend()'s -XF_ENOTCONN.
+ * Context: not from an event handler (it waits).
+ * Returns: 0, or as xf_xenbus_dev_switch() and
+ *   xf_xenbus_dev_wait_backend().
  */
 int xf_xenbus_dev_close(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
                         uint64_t deadline_ns);
@@ -584,6 +695,9 @@ int xf_xenbus_dev_close(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
  * Both values are read and checked before anything is stored: if either is
  * bad, or the switch fails, dev is unchanged; once the switch succeeded dev
  * names the new backend (and its id), whatever the wait returns.
+ * Context: not from an event handler (it waits).
+ * Returns: 0, or -XF_EINVAL (a bad backend or backend-id), as
+ *   xf_xenbus_dev_switch() and xf_xenbus_dev_wait_backend().
  */
 int xf_xenbus_dev_reconnect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
                             uint64_t deadline_ns);
@@ -594,7 +708,9 @@ int xf_xenbus_dev_reconnect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
 
 /* xenstored's error string (len bytes, NUL optional) as a negative errno:
  * the table of xs_wire.h's xsd_errors[], and oxenstored's "EQUOTA" as
- * -XF_ENOSPC; unknown: -XF_EIO. */
+ * -XF_ENOSPC.
+ * Context: any.
+ * Returns: the matching -XF_E*; unknown (or s NULL): -XF_EIO. */
 int xf_xenbus_error_from_string(const char *s, size_t len);
 
 #ifdef __cplusplus

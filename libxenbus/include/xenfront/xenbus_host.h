@@ -24,14 +24,20 @@ extern "C" {
  * /var/run/xenstored/socket). The context reads ahead into a buffer of
  * its own (one recv per reply), so the socket need not look readable
  * while replies are waiting: wait through the library, not by polling the
- * descriptor. Errors: -XF_EINVAL, -XF_ENOMEM, the negated errno of
- * socket(2)/connect(2). */
+ * descriptor.
+ * Context: not from an event handler (as every create).
+ * Returns: 0 and the context in *out, or -XF_EINVAL (out NULL, a path too
+ *   long for a unix socket, cfg out of range), -XF_ENOMEM, the negated
+ *   errno of socket(2)/connect(2)/fcntl(2). */
 int xf_xenbus_create_socket(struct xf_xenbus **out, const struct xf_xenbus_config *cfg,
                             const char *path) XF_MUST_CHECK;
 
 /* Use an already connected stream socket (the context owns fd and closes it
  * at destroy, or on failure here). It is made non-blocking, and read
- * exactly as far as processing goes, so an embedder may poll fd itself. */
+ * exactly as far as processing goes, so an embedder may poll fd itself.
+ * Context: not from an event handler (as every create).
+ * Returns: 0 and the context in *out, or -XF_EINVAL (out NULL, fd < 0,
+ *   cfg out of range), -XF_ENOMEM, the negated errno of fcntl(2). */
 int xf_xenbus_create_fd(struct xf_xenbus **out, const struct xf_xenbus_config *cfg,
                         int fd) XF_MUST_CHECK;
 
