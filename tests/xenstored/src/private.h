@@ -1,8 +1,10 @@
 /*
  * Internals of the simulated xenstored. The structure follows xenstored
- * 4.17's: a key-value store of node records (db.c, tdb's place), the node,
- * transaction, watch and request layer (store.c), and the ring transport,
- * server thread and public API (server.c). Everything runs under x->lock.
+ * 4.17's: a key-value store of node records (db.c, tdb's place), the node
+ * and request layer (core.c, xenstored_core.c's place), transactions
+ * (transaction.c), watches (watch.c), the domain operations (domain.c), and
+ * the ring transport, server thread and public API (server.c). Everything
+ * runs under x->lock.
  */
 #ifndef XSD_PRIVATE_H
 #define XSD_PRIVATE_H
@@ -30,6 +32,8 @@ struct xs_perm {            /* xenstored's struct xs_permissions */
     uint32_t id;
 };
 
+enum access_type { ACCESS_READ, ACCESS_WRITE, ACCESS_DELETE };
+
 /* ---------------------------------------------------------------- arena */
 
 /* A request's temporary memory (talloc's ctx): freed all at once. */
@@ -42,6 +46,12 @@ char *ctx_strdup(struct ctx *c, const char *s);
 char *ctx_printf(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void *ctx_memdup(struct ctx *c, const void *p, size_t n);
 void ctx_free_all(struct ctx *c);
+
+/* A request's payload (xenstored's struct buffered_data, input side). */
+struct buffered {
+    char *buffer;   /* used bytes, plus a NUL beyond them */
+    unsigned used;
+};
 
 /* ------------------------------------------------------------------- db */
 
@@ -192,13 +202,61 @@ struct xf_xsd {
     unsigned tool_len;
 };
 
-/* store.c */
+/* A request handler: 0 once it has replied, or a positive errno to reply. */
+typedef int handler_fn(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
+                       struct buffered *in);
+
+/* core.c: strings, paths, permissions, nodes, replies and the dispatch. */
 int xsd_store_init(struct xf_xsd *x);
 void xsd_store_destroy(struct xf_xsd *x);
 void xsd_process_message(struct xf_xsd *x, struct conn *conn, struct xsd_sockmsg *hdr, char *buf);
-void xsd_conn_delete_all_watches(struct xf_xsd *x, struct conn *conn);
+bool xsd_unpriv(const struct conn *conn);
+bool xsd_over(uint32_t quota, uint64_t value);
+unsigned xsd_get_strings(const struct buffered *in, char *vec[], unsigned num);
+const char *xsd_onearg(const struct buffered *in);
+bool xsd_is_valid_nodename(const char *node);
+const char *xsd_canonicalize(struct conn *conn, struct ctx *ctx, const char *node);
+char *xsd_get_parent(struct ctx *ctx, const char *node);
+unsigned xsd_perm_for_conn(const struct conn *conn, const struct xs_perm *p, unsigned num);
+int xsd_write_node_raw(struct xf_xsd *x, struct conn *conn, const char *key,
+                       const struct node *node, bool no_quota_check);
+struct node *xsd_read_node(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
+                           const char *name);
+void xsd_send_reply(struct xf_xsd *x, struct conn *conn, enum xsd_sockmsg_type type,
+                    const void *data, unsigned len);
+void xsd_send_ack(struct xf_xsd *x, struct conn *conn, enum xsd_sockmsg_type type);
+
+/* transaction.c */
+const char *xsd_transaction_prepend(struct conn *conn, const char *name);
+int xsd_access_node(struct xf_xsd *x, struct conn *conn, struct node *node,
+                    enum access_type type, const char **key);
+void xsd_queue_watches(struct conn *conn, const char *name, bool exact);
+struct transaction *xsd_transaction_lookup(struct conn *conn, uint32_t id, int *err);
 void xsd_conn_delete_all_transactions(struct xf_xsd *x, struct conn *conn);
-/* The toolstack's operations (conn NULL); 0 or a positive errno. */
+int xsd_do_transaction_start(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
+                             struct buffered *in);
+int xsd_do_transaction_end(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
+                           struct buffered *in);
+
+/* watch.c */
+void xsd_fire_watches(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
+                      const char *name, struct node *node, bool exact,
+                      const struct xs_perm *perms, unsigned nperms);
+void xsd_conn_delete_all_watches(struct xf_xsd *x, struct conn *conn);
+int xsd_do_watch(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
+                 struct buffered *in);
+int xsd_do_unwatch(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
+                   struct buffered *in);
+
+/* domain.c */
+const struct xs_perm *xsd_get_perms_special(struct xf_xsd *x, const char *name,
+                                            unsigned *num);
+int xsd_do_get_domain_path(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
+                           struct buffered *in);
+int xsd_do_privileged(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
+                      struct buffered *in);
+
+/* core.c: the toolstack's operations (conn NULL); 0 or a positive errno. */
 int xsd_tool_write(struct xf_xsd *x, const char *path, const void *v, size_t len);
 int xsd_tool_read(struct xf_xsd *x, const char *path, char *buf, size_t cap, int *len);
 int xsd_tool_rm(struct xf_xsd *x, const char *path);

@@ -1,11 +1,13 @@
 /*
- * Nodes, permissions, transactions, watches and the request handlers, as
- * xenstored 4.17 has them (tools/xenstore/xenstored_{core,transaction,
- * watch,domain}.c), rewritten from their documented behaviour.
+ * The core of the simulated xenstored, as xenstored 4.17 has it
+ * (tools/xenstore/xenstored_core.c), rewritten from its documented
+ * behaviour: strings, paths, permissions, nodes, replies, the node
+ * handlers, the dispatch and the toolstack. Transactions are in
+ * transaction.c, watches in watch.c, the domain operations in domain.c.
  *
  * A connection of NULL is the toolstack (dom0 acting directly on the
  * store): privileged, no quota, no implicit path, no reply (except what
- * send_reply() captures for xf_xsd_read and xf_xsd_get_perms).
+ * xsd_send_reply() captures for xf_xsd_read and xf_xsd_get_perms).
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -14,20 +16,12 @@
 
 #include "private.h"
 
-enum access_type { ACCESS_READ, ACCESS_WRITE, ACCESS_DELETE };
-
-/* A request's payload (xenstored's struct buffered_data, input side). */
-struct buffered {
-    char *buffer;   /* used bytes, plus a NUL beyond them */
-    unsigned used;
-};
-
-static bool unpriv(const struct conn *conn)
+bool xsd_unpriv(const struct conn *conn)
 {
     return conn != NULL && conn->id != 0;
 }
 
-static bool over(uint32_t quota, uint64_t value)
+bool xsd_over(uint32_t quota, uint64_t value)
 {
     return quota != XF_XSD_UNLIMITED && value > quota;
 }
@@ -44,7 +38,7 @@ static unsigned get_string(const struct buffered *in, unsigned off)
     return nul ? (unsigned)(nul - (in->buffer + off)) + 1 : 0;
 }
 
-static unsigned get_strings(const struct buffered *in, char *vec[], unsigned num)
+unsigned xsd_get_strings(const struct buffered *in, char *vec[], unsigned num)
 {
     unsigned off = 0, i = 0, len;
 
@@ -58,7 +52,7 @@ static unsigned get_strings(const struct buffered *in, char *vec[], unsigned num
 }
 
 /* The one argument: exactly one NUL, at the end. */
-static const char *onearg(const struct buffered *in)
+const char *xsd_onearg(const struct buffered *in)
 {
     if (!in->used || get_string(in, 0) != in->used)
         return NULL;
@@ -84,7 +78,7 @@ static bool valid_chars(const char *node)
 
 /* xenstored's is_valid_nodename(): the length limit is the relative one
  * (quota_max_path_len = XENSTORE_REL_PATH_MAX) beyond "/local/domain/N/". */
-static bool is_valid_nodename(const char *node)
+bool xsd_is_valid_nodename(const char *node)
 {
     int local_off = 0;
     unsigned domid;
@@ -103,14 +97,14 @@ static bool is_valid_nodename(const char *node)
     return valid_chars(node);
 }
 
-static const char *canonicalize(struct conn *conn, struct ctx *ctx, const char *node)
+const char *xsd_canonicalize(struct conn *conn, struct ctx *ctx, const char *node)
 {
     if (node == NULL || node[0] == '/' || node[0] == '@')
         return node;
     return ctx_printf(ctx, "%s/%s", conn ? conn->path : "/local/domain/0", node);
 }
 
-static char *get_parent(struct ctx *ctx, const char *node)
+char *xsd_get_parent(struct ctx *ctx, const char *node)
 {
     const char *slash = strrchr(node + 1, '/');
 
@@ -124,11 +118,11 @@ static const char *basename_of(const char *name)
 
 /* ---------------------------------------------------------- permissions */
 
-static unsigned perm_for_conn(const struct conn *conn, const struct xs_perm *p, unsigned num)
+unsigned xsd_perm_for_conn(const struct conn *conn, const struct xs_perm *p, unsigned num)
 {
     const unsigned mask = XS_PERM_READ | XS_PERM_WRITE | XS_PERM_OWNER;
 
-    if (!unpriv(conn) || p[0].id == conn->id)
+    if (!xsd_unpriv(conn) || p[0].id == conn->id)
         return mask;
     for (unsigned i = 1; i < num; i++)
         if (!(p[i].perms & XS_PERM_IGNORE) && p[i].id == conn->id)
@@ -188,29 +182,10 @@ static char *perms_to_strings(struct ctx *ctx, const struct xs_perm *p, unsigned
     return s;
 }
 
-/* --------------------------------------------------------- transactions */
+/* ---------------------------------------------------------------- nodes */
 
-static struct accessed_node *find_accessed(struct transaction *t, const char *name)
-{
-    for (struct accessed_node *i = t->accessed; i != NULL; i = i->next)
-        if (strcmp(i->node, name) == 0)
-            return i;
-    return NULL;
-}
-
-static const char *transaction_prepend(struct conn *conn, const char *name)
-{
-    if (conn != NULL && conn->transaction != NULL) {
-        struct accessed_node *i = find_accessed(conn->transaction, name);
-
-        if (i != NULL)
-            return i->trans_name;
-    }
-    return name;
-}
-
-static int write_node_raw(struct xf_xsd *x, struct conn *conn, const char *key,
-                          const struct node *node, bool no_quota_check)
+int xsd_write_node_raw(struct xf_xsd *x, struct conn *conn, const char *key,
+                       const struct node *node, bool no_quota_check)
 {
     size_t size = sizeof(struct rec_hdr) + node->num_perms * sizeof(struct xs_perm) +
                   node->datalen + node->childlen;
@@ -218,8 +193,8 @@ static int write_node_raw(struct xf_xsd *x, struct conn *conn, const char *key,
     char *p;
     int rc;
 
-    if (!no_quota_check && unpriv(conn) && x->cfg.quota_entry_size != XF_XSD_UNLIMITED &&
-        size >= x->cfg.quota_entry_size) {
+    if (!no_quota_check && xsd_unpriv(conn) &&
+        x->cfg.quota_entry_size != XF_XSD_UNLIMITED && size >= x->cfg.quota_entry_size) {
         errno = ENOSPC;
         return errno;
     }
@@ -247,166 +222,13 @@ static int write_node_raw(struct xf_xsd *x, struct conn *conn, const char *key,
     return 0;
 }
 
-static void free_accessed(struct accessed_node *i)
-{
-    free(i->trans_name);
-    free(i->perms);
-    free(i);
-}
-
-/*
- * A node is being accessed (xenstored's access_node()): writes and deletes
- * take a new generation; in a transaction the node joins its accessed list,
- * a read one copied to the transaction's own key. Returns 0, a positive
- * errno, or -1 for "delete of a node the transaction never saw".
- */
-static int access_node(struct xf_xsd *x, struct conn *conn, struct node *node,
-                       enum access_type type, const char **key)
-{
-    struct transaction *t;
-    struct accessed_node *i;
-    bool introduce = false;
-    int ret;
-
-    if (type != ACCESS_READ)
-        node->generation = ++x->generation;
-    if (conn == NULL || conn->transaction == NULL) {
-        if (key)
-            *key = node->name;
-        return 0;
-    }
-    t = conn->transaction;
-    i = find_accessed(t, node->name);
-    if (i == NULL) {
-        if (unpriv(conn) && over(x->cfg.quota_trans_nodes, (uint64_t)t->nodes + 1)) {
-            ret = ENOSPC;
-            goto err;
-        }
-        i = calloc(1, sizeof(*i));
-        if (i == NULL || asprintf(&i->trans_name, "%" PRIu64 "/%s", t->generation,
-                                  node->name) < 0) {
-            if (i != NULL)
-                i->trans_name = NULL;
-            ret = ENOMEM;
-            goto err_free;
-        }
-        i->node = strchr(i->trans_name, '/') + 1;
-        if (node->generation != NO_GENERATION && node->num_perms) {
-            i->perms = malloc(node->num_perms * sizeof(struct xs_perm));
-            if (i->perms == NULL) {
-                ret = ENOMEM;
-                goto err_free;
-            }
-            memcpy(i->perms, node->perms, node->num_perms * sizeof(struct xs_perm));
-            i->num_perms = node->num_perms;
-        }
-        introduce = true;
-        if (type == ACCESS_READ) {
-            i->generation = node->generation;
-            i->check_gen = true;
-            if (node->generation != NO_GENERATION) {
-                ret = write_node_raw(x, conn, i->trans_name, node, true);
-                if (ret)
-                    goto err_free;
-                i->ta_node = true;
-            }
-        }
-        t->nodes++;
-        *t->accessed_tail = i;
-        t->accessed_tail = &i->next;
-    }
-    if (type != ACCESS_READ)
-        i->modified = true;
-    if (introduce && type == ACCESS_DELETE)
-        return -1;
-    if (key) {
-        *key = i->trans_name;
-        if (type == ACCESS_WRITE)
-            i->ta_node = true;
-        if (type == ACCESS_DELETE)
-            i->ta_node = false;
-    }
-    return 0;
-
-err_free:
-    if (i != NULL)
-        free_accessed(i);
-err:
-    t->fail = true;
-    errno = ret;
-    return ret;
-}
-
-static void queue_watches(struct conn *conn, const char *name, bool exact)
-{
-    struct accessed_node *i = find_accessed(conn->transaction, name);
-
-    if (i == NULL) {
-        conn->transaction->fail = true;
-        return;
-    }
-    if (!i->fire_watch) {
-        i->fire_watch = true;
-        i->watch_exact = exact;
-    } else if (!exact) {
-        i->watch_exact = false;
-    }
-}
-
-static void destroy_transaction(struct xf_xsd *x, struct transaction *t)
-{
-    while (t->accessed != NULL) {
-        struct accessed_node *i = t->accessed;
-
-        t->accessed = i->next;
-        if (i->ta_node)
-            db_delete(&x->db, i->trans_name);
-        free_accessed(i);
-    }
-    free(t);
-}
-
-static struct transaction *transaction_lookup(struct conn *conn, uint32_t id, int *err)
-{
-    *err = 0;
-    if (id == 0)
-        return NULL;
-    for (struct transaction *t = conn->transactions; t != NULL; t = t->next)
-        if (t->id == id)
-            return t;
-    *err = ENOENT;
-    return NULL;
-}
-
-static void unlink_transaction(struct conn *conn, struct transaction *t)
-{
-    for (struct transaction **pp = &conn->transactions; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    conn->transaction_started--;
-}
-
-void xsd_conn_delete_all_transactions(struct xf_xsd *x, struct conn *conn)
-{
-    while (conn->transactions != NULL) {
-        struct transaction *t = conn->transactions;
-
-        unlink_transaction(conn, t);
-        destroy_transaction(x, t);
-    }
-}
-
-/* ---------------------------------------------------------------- nodes */
-
 static bool read_node_can_propagate_errno(void)
 {
     return errno == ENOMEM || errno == ENOSPC;
 }
 
-static struct node *read_node(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
-                              const char *name)
+struct node *xsd_read_node(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
+                           const char *name)
 {
     struct node *node = ctx_alloc(ctx, sizeof(*node));
     const struct db_ent *e;
@@ -417,10 +239,10 @@ static struct node *read_node(struct xf_xsd *x, struct conn *conn, struct ctx *c
         errno = ENOMEM;
         return NULL;
     }
-    e = db_fetch(&x->db, transaction_prepend(conn, name));
+    e = db_fetch(&x->db, xsd_transaction_prepend(conn, name));
     if (e == NULL) {
         node->generation = NO_GENERATION;
-        err = access_node(x, conn, node, ACCESS_READ, NULL);
+        err = xsd_access_node(x, conn, node, ACCESS_READ, NULL);
         errno = err ? err : ENOENT;
         return NULL;
     }
@@ -434,7 +256,7 @@ static struct node *read_node(struct xf_xsd *x, struct conn *conn, struct ctx *c
     node->perms = hdr->perms;
     node->data = (char *)(hdr->perms + hdr->num_perms);
     node->children = node->data + node->datalen;
-    if (access_node(x, conn, node, ACCESS_READ, NULL))
+    if (xsd_access_node(x, conn, node, ACCESS_READ, NULL))
         return NULL;
     return node;
 }
@@ -444,9 +266,9 @@ static int write_node(struct xf_xsd *x, struct conn *conn, struct node *node,
 {
     int ret;
 
-    if (access_node(x, conn, node, ACCESS_WRITE, &node->key))
+    if (xsd_access_node(x, conn, node, ACCESS_WRITE, &node->key))
         return errno;
-    ret = write_node_raw(x, conn, node->key, node, no_quota_check);
+    ret = xsd_write_node_raw(x, conn, node->key, node, no_quota_check);
     if (ret && conn && conn->transaction)
         conn->transaction->fail = true;
     return ret;
@@ -458,17 +280,17 @@ static int ask_parents(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
     struct node *node;
 
     do {
-        name = get_parent(ctx, name);
+        name = xsd_get_parent(ctx, name);
         if (name == NULL)
             return errno;
-        node = read_node(x, conn, ctx, name);
+        node = xsd_read_node(x, conn, ctx, name);
         if (node)
             break;
         if (read_node_can_propagate_errno())
             return errno;
     } while (strcmp(name, "/") != 0);
 
-    *perm = node ? perm_for_conn(conn, node->perms, node->num_perms) : XS_PERM_NONE;
+    *perm = node ? xsd_perm_for_conn(conn, node->perms, node->num_perms) : XS_PERM_NONE;
     return 0;
 }
 
@@ -490,13 +312,13 @@ static struct node *get_node(struct xf_xsd *x, struct conn *conn, struct ctx *ct
 {
     struct node *node;
 
-    if (name == NULL || !is_valid_nodename(name)) {
+    if (name == NULL || !xsd_is_valid_nodename(name)) {
         errno = EINVAL;
         return NULL;
     }
-    node = read_node(x, conn, ctx, name);
+    node = xsd_read_node(x, conn, ctx, name);
     if (node != NULL &&
-        (perm_for_conn(conn, node->perms, node->num_perms) & perm) != perm) {
+        (xsd_perm_for_conn(conn, node->perms, node->num_perms) & perm) != perm) {
         errno = EACCES;
         node = NULL;
     }
@@ -514,7 +336,7 @@ static struct node *get_node_canonicalized(struct xf_xsd *x, struct conn *conn,
 
     if (canonical == NULL)
         canonical = &tmp;
-    *canonical = canonicalize(conn, ctx, name);
+    *canonical = xsd_canonicalize(conn, ctx, name);
     if (*canonical == NULL) {
         errno = EINVAL;
         return NULL;
@@ -557,10 +379,10 @@ static struct node *construct_node(struct xf_xsd *x, struct conn *conn, struct c
             memcpy(nn, names, levels * sizeof(*nn));
         names = nn;
         names[levels] = parentname;
-        parentname = get_parent(ctx, parentname);
+        parentname = xsd_get_parent(ctx, parentname);
         if (parentname == NULL)
             return NULL;
-        parent = read_node(x, conn, ctx, parentname);
+        parent = xsd_read_node(x, conn, ctx, parentname);
         if (parent == NULL && (errno != ENOENT || strcmp(parentname, "/") == 0))
             return NULL;
         levels++;
@@ -577,7 +399,7 @@ static struct node *construct_node(struct xf_xsd *x, struct conn *conn, struct c
         node->perms = ctx_memdup(ctx, parent->perms, parent->num_perms * sizeof(struct xs_perm));
         if (node->perms == NULL)
             goto nomem;
-        if (unpriv(conn))
+        if (xsd_unpriv(conn))
             node->perms[0].id = conn->id;
         node->parent = parent;
         parent = node;
@@ -622,173 +444,12 @@ err:
     return NULL;
 }
 
-/* ------------------------------------------------------------- watches */
-
-static bool is_child(const char *child, const char *parent)
-{
-    size_t len = strlen(parent);
-
-    if (strcmp(parent, "/") == 0)
-        return true;
-    if (strncmp(child, parent, len) != 0)
-        return false;
-    return child[len] == '/' || child[len] == '\0';
-}
-
-static const char *get_watch_path(const struct watch *w, const char *name)
-{
-    const char *path = name;
-
-    if (w->relative_path) {
-        path += strlen(w->relative_path);
-        if (*path == '/')
-            path++;
-    }
-    return path;
-}
-
-static bool watch_permitted(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
-                            const char *name, struct node *node,
-                            const struct xs_perm *perms, unsigned nperms)
-{
-    struct node *parent;
-
-    if (perms != NULL && (perm_for_conn(conn, perms, nperms) & XS_PERM_READ))
-        return true;
-    if (node == NULL) {
-        node = read_node(x, conn, ctx, name);
-        if (node == NULL)
-            return false;
-    }
-    if (perm_for_conn(conn, node->perms, node->num_perms) & XS_PERM_READ)
-        return true;
-    parent = node->parent;
-    if (parent == NULL) {
-        const char *pname = get_parent(ctx, node->name);
-
-        if (pname == NULL)
-            return false;
-        parent = read_node(x, conn, ctx, pname);
-        if (parent == NULL)
-            return false;
-    }
-    return perm_for_conn(conn, parent->perms, parent->num_perms) & XS_PERM_READ;
-}
-
-static void send_event(struct xf_xsd *x, struct pend *req, struct conn *conn,
-                       const char *path, const char *token)
-{
-    size_t plen = strlen(path), tlen = strlen(token);
-    size_t len = plen + 1 + tlen + 1;
-    struct out_msg *m;
-    struct xsd_sockmsg hdr;
-
-    if (len > XENSTORE_PAYLOAD_MAX)
-        return;
-    m = calloc(1, sizeof(*m));
-    if (m == NULL || (m->bytes = malloc(sizeof(hdr) + len)) == NULL) {
-        free(m);
-        return;
-    }
-    memcpy(m->bytes + sizeof(hdr), path, plen + 1);
-    memcpy(m->bytes + sizeof(hdr) + plen + 1, token, tlen + 1);
-    /* An identical event still queued makes this one redundant. */
-    if (path[0] != '@') {
-        for (struct out_msg *o = conn->out; o != NULL; o = o->next)
-            if (o->watch_event && o->size == sizeof(hdr) + len &&
-                memcmp(o->bytes + sizeof(hdr), m->bytes + sizeof(hdr), len) == 0) {
-                free(m->bytes);
-                free(m);
-                return;
-            }
-    }
-    if (x->cfg.max_watch_events && conn->nevents >= x->cfg.max_watch_events) {
-        x->events_dropped++;
-        free(m->bytes);
-        free(m);
-        return;
-    }
-    if (x->mis == XF_XSD_UNTERMINATED && xsd_mis_take(x, XF_XSD_UNTERMINATED))
-        len--;
-    hdr.type = XS_WATCH_EVENT;
-    hdr.req_id = 0;
-    hdr.tx_id = 0;
-    hdr.len = (uint32_t)len;
-    memcpy(m->bytes, &hdr, sizeof(hdr));
-    m->size = sizeof(hdr) + len;
-    m->watch_event = true;
-    m->pend = req;
-    if (req)
-        req->refs++;
-    conn->nevents++;
-    x->events_sent++;
-    xsd_queue(x, conn, m);
-}
-
-static const struct xs_perm *get_perms_special(struct xf_xsd *x, const char *name,
-                                               unsigned *num)
-{
-    if (strcmp(name, "@releaseDomain") == 0) {
-        *num = x->n_special_release;
-        return x->special_release;
-    }
-    if (strcmp(name, "@introduceDomain") == 0) {
-        *num = x->n_special_introduce;
-        return x->special_introduce;
-    }
-    return NULL;
-}
-
-static void fire_watches(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
-                         const char *name, struct node *node, bool exact,
-                         const struct xs_perm *perms, unsigned nperms)
-{
-    struct conn *g = &x->conn;
-    struct pend *req;
-
-    /* In a transaction: only note them, they fire at commit. */
-    if (conn && conn->transaction) {
-        queue_watches(conn, name, exact);
-        return;
-    }
-    req = unpriv(conn) ? conn->pend : NULL;
-    if (g->ignored || g->watches == NULL)
-        return;
-    if (name[0] == '@') {
-        unsigned n;
-        const struct xs_perm *p = get_perms_special(x, name, &n);
-
-        if (p == NULL || !(perm_for_conn(g, p, n) & XS_PERM_READ))
-            return;
-    } else if (!watch_permitted(x, g, ctx, name, node, perms, nperms)) {
-        return;
-    }
-    for (struct watch *w = g->watches; w != NULL; w = w->next) {
-        if (exact ? strcmp(name, w->node) == 0 : is_child(name, w->node))
-            send_event(x, req, g, get_watch_path(w, name), w->token);
-    }
-}
-
-void xsd_conn_delete_all_watches(struct xf_xsd *x, struct conn *conn)
-{
-    (void)x;
-    while (conn->watches != NULL) {
-        struct watch *w = conn->watches;
-
-        conn->watches = w->next;
-        free(w->node);
-        free(w->token);
-        free(w);
-        conn->nbwatch--;
-    }
-}
-
 /* --------------------------------------------------------------- replies */
 
 static void send_error(struct xf_xsd *x, struct conn *conn, int error);
 
-static void send_reply(struct xf_xsd *x, struct conn *conn, enum xsd_sockmsg_type type,
-                       const void *data, unsigned len)
+void xsd_send_reply(struct xf_xsd *x, struct conn *conn, enum xsd_sockmsg_type type,
+                    const void *data, unsigned len)
 {
     struct xsd_sockmsg hdr;
     struct out_msg *m;
@@ -893,28 +554,26 @@ static void send_error(struct xf_xsd *x, struct conn *conn, int error)
         ;
     if (i == n)
         i = 0;   /* EINVAL */
-    send_reply(x, conn, XS_ERROR, xsd_errors[i].errstring,
-               (unsigned)strlen(xsd_errors[i].errstring) + 1);
+    xsd_send_reply(x, conn, XS_ERROR, xsd_errors[i].errstring,
+                   (unsigned)strlen(xsd_errors[i].errstring) + 1);
 }
 
-static void send_ack(struct xf_xsd *x, struct conn *conn, enum xsd_sockmsg_type type)
+void xsd_send_ack(struct xf_xsd *x, struct conn *conn, enum xsd_sockmsg_type type)
 {
-    send_reply(x, conn, type, "OK", sizeof("OK"));
+    xsd_send_reply(x, conn, type, "OK", sizeof("OK"));
 }
 
 /* ------------------------------------------------------------- handlers */
 
-typedef int handler_fn(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
-                       struct buffered *in);
-
 static int send_directory(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
                           struct buffered *in)
 {
-    struct node *node = get_node_canonicalized(x, conn, ctx, onearg(in), NULL, XS_PERM_READ);
+    struct node *node =
+        get_node_canonicalized(x, conn, ctx, xsd_onearg(in), NULL, XS_PERM_READ);
 
     if (node == NULL)
         return errno;
-    send_reply(x, conn, XS_DIRECTORY, node->children, node->childlen);
+    xsd_send_reply(x, conn, XS_DIRECTORY, node->children, node->childlen);
     return 0;
 }
 
@@ -938,7 +597,7 @@ static int send_directory_part(struct xf_xsd *x, struct conn *conn, struct ctx *
     /* Offset behind the list: just the generation and an empty string. */
     if (off >= node->childlen) {
         gen[genlen] = 0;
-        send_reply(x, conn, XS_DIRECTORY_PART, gen, genlen + 1);
+        xsd_send_reply(x, conn, XS_DIRECTORY_PART, gen, genlen + 1);
         return 0;
     }
     len = 0;
@@ -959,17 +618,18 @@ static int send_directory_part(struct xf_xsd *x, struct conn *conn, struct ctx *
         data[genlen + len] = 0;
         len++;
     }
-    send_reply(x, conn, XS_DIRECTORY_PART, data, genlen + len);
+    xsd_send_reply(x, conn, XS_DIRECTORY_PART, data, genlen + len);
     return 0;
 }
 
 static int do_read(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, struct buffered *in)
 {
-    struct node *node = get_node_canonicalized(x, conn, ctx, onearg(in), NULL, XS_PERM_READ);
+    struct node *node =
+        get_node_canonicalized(x, conn, ctx, xsd_onearg(in), NULL, XS_PERM_READ);
 
     if (node == NULL)
         return errno;
-    send_reply(x, conn, XS_READ, node->data, node->datalen);
+    xsd_send_reply(x, conn, XS_READ, node->data, node->datalen);
     return 0;
 }
 
@@ -980,7 +640,7 @@ static int do_write(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, struct
     struct node *node;
     const char *name;
 
-    if (get_strings(in, vec, 1) < 1)
+    if (xsd_get_strings(in, vec, 1) < 1)
         return EINVAL;
     offset = (unsigned)strlen(vec[0]) + 1;
     datalen = in->used - offset;
@@ -998,15 +658,16 @@ static int do_write(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, struct
             return errno;
     }
     /* The events go out before the reply, as xenstored queues them. */
-    fire_watches(x, conn, ctx, name, node, false, NULL, 0);
-    send_ack(x, conn, XS_WRITE);
+    xsd_fire_watches(x, conn, ctx, name, node, false, NULL, 0);
+    xsd_send_ack(x, conn, XS_WRITE);
     return 0;
 }
 
 static int do_mkdir(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, struct buffered *in)
 {
     const char *name;
-    struct node *node = get_node_canonicalized(x, conn, ctx, onearg(in), &name, XS_PERM_WRITE);
+    struct node *node =
+        get_node_canonicalized(x, conn, ctx, xsd_onearg(in), &name, XS_PERM_WRITE);
 
     if (node == NULL) {
         if (errno != ENOENT)
@@ -1014,9 +675,9 @@ static int do_mkdir(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, struct
         node = create_node(x, conn, ctx, name, NULL, 0);
         if (node == NULL)
             return errno;
-        fire_watches(x, conn, ctx, name, node, false, NULL, 0);
+        xsd_fire_watches(x, conn, ctx, name, node, false, NULL, 0);
     }
-    send_ack(x, conn, XS_MKDIR);
+    xsd_send_ack(x, conn, XS_MKDIR);
     return 0;
 }
 
@@ -1056,7 +717,7 @@ static int delnode_tree(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
 
         if (cname == NULL)
             return ENOMEM;
-        child = read_node(x, conn, ctx, cname);
+        child = xsd_read_node(x, conn, ctx, cname);
         if (child == NULL)
             return errno == ENOENT ? EIO : errno;
         child->parent = node;
@@ -1066,26 +727,27 @@ static int delnode_tree(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
         if (remove_child_entry(x, conn, node, 0))
             return EIO;
     }
-    ret = access_node(x, conn, node, ACCESS_DELETE, &key);
+    ret = xsd_access_node(x, conn, node, ACCESS_DELETE, &key);
     if (ret > 0)
         return ret;   /* the walk stops; rm reports errno */
     if (ret == 0)
         db_delete(&x->db, key);
     /* Fire now, while the permissions are still known. */
-    fire_watches(x, conn, ctx, node->name, node, strcmp(root, node->name) != 0, NULL, 0);
+    xsd_fire_watches(x, conn, ctx, node->name, node, strcmp(root, node->name) != 0,
+                     NULL, 0);
     return 0;
 }
 
 static int rm_node(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, const char *name,
                    struct node *node)
 {
-    const char *parentname = get_parent(ctx, name);
+    const char *parentname = xsd_get_parent(ctx, name);
     struct node *parent;
     int ret;
 
     if (parentname == NULL)
         return errno;
-    parent = read_node(x, conn, ctx, parentname);
+    parent = xsd_read_node(x, conn, ctx, parentname);
     if (parent == NULL)
         return read_node_can_propagate_errno() ? errno : EINVAL;
     node->parent = NULL;
@@ -1098,18 +760,19 @@ static int rm_node(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, const c
 static int do_rm(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, struct buffered *in)
 {
     const char *name;
-    struct node *node = get_node_canonicalized(x, conn, ctx, onearg(in), &name, XS_PERM_WRITE);
+    struct node *node =
+        get_node_canonicalized(x, conn, ctx, xsd_onearg(in), &name, XS_PERM_WRITE);
     int ret;
 
     if (node == NULL) {
         /* Did not exist? Fine, if the parent does. */
         if (errno == ENOENT) {
-            const char *parentname = get_parent(ctx, name);
+            const char *parentname = xsd_get_parent(ctx, name);
 
             if (parentname == NULL)
                 return errno;
-            if (read_node(x, conn, ctx, parentname) != NULL) {
-                send_ack(x, conn, XS_RM);
+            if (xsd_read_node(x, conn, ctx, parentname) != NULL) {
+                xsd_send_ack(x, conn, XS_RM);
                 return 0;
             }
             if (!read_node_can_propagate_errno())
@@ -1122,14 +785,15 @@ static int do_rm(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, struct bu
     ret = rm_node(x, conn, ctx, name, node);
     if (ret)
         return ret;
-    send_ack(x, conn, XS_RM);
+    xsd_send_ack(x, conn, XS_RM);
     return 0;
 }
 
 static int do_get_perms(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
                         struct buffered *in)
 {
-    struct node *node = get_node_canonicalized(x, conn, ctx, onearg(in), NULL, XS_PERM_READ);
+    struct node *node =
+        get_node_canonicalized(x, conn, ctx, xsd_onearg(in), NULL, XS_PERM_READ);
     unsigned len;
     char *s;
 
@@ -1138,7 +802,7 @@ static int do_get_perms(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
     s = perms_to_strings(ctx, node->perms, node->num_perms, &len);
     if (s == NULL)
         return errno;
-    send_reply(x, conn, XS_GET_PERMS, s, len);
+    xsd_send_reply(x, conn, XS_GET_PERMS, s, len);
     return 0;
 }
 
@@ -1153,7 +817,7 @@ static int do_set_perms(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
     if (num < 2)
         return EINVAL;
     num--;
-    if (unpriv(conn) && over(x->cfg.quota_perms, num))
+    if (xsd_unpriv(conn) && xsd_over(x->cfg.quota_perms, num))
         return ENOSPC;
     perms = ctx_alloc(ctx, num * sizeof(*perms));
     if (perms == NULL)
@@ -1170,12 +834,12 @@ static int do_set_perms(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
 
     if (in->buffer[0] == '@') {
         unsigned n;
-        const struct xs_perm *p = get_perms_special(x, in->buffer, &n);
+        const struct xs_perm *p = xsd_get_perms_special(x, in->buffer, &n);
         struct xs_perm *copy;
 
         if (p == NULL)
             return EINVAL;
-        if ((perm_for_conn(conn, p, n) & (XS_PERM_WRITE | XS_PERM_OWNER)) !=
+        if ((xsd_perm_for_conn(conn, p, n) & (XS_PERM_WRITE | XS_PERM_OWNER)) !=
             (XS_PERM_WRITE | XS_PERM_OWNER))
             return EACCES;
         copy = malloc(num * sizeof(*copy));
@@ -1191,7 +855,7 @@ static int do_set_perms(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
             x->special_introduce = copy;
             x->n_special_introduce = num;
         }
-        send_ack(x, conn, XS_SET_PERMS);
+        xsd_send_ack(x, conn, XS_SET_PERMS);
         return 0;
     }
 
@@ -1200,7 +864,7 @@ static int do_set_perms(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
                                   XS_PERM_WRITE | XS_PERM_OWNER);
     if (node == NULL)
         return errno;
-    if (unpriv(conn) && perms[0].id != node->perms[0].id)
+    if (xsd_unpriv(conn) && perms[0].id != node->perms[0].id)
         return EPERM;
     old_perms = node->perms;
     old_num = node->num_perms;
@@ -1213,192 +877,8 @@ static int do_set_perms(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
         node->num_perms = old_num;
         return e;
     }
-    fire_watches(x, conn, ctx, name, node, false, old_perms, old_num);
-    send_ack(x, conn, XS_SET_PERMS);
-    return 0;
-}
-
-static int do_watch(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, struct buffered *in)
-{
-    char *vec[2];
-    const char *path;
-    bool relative;
-    struct watch *w;
-
-    if (get_strings(in, vec, 2) != 2)
-        return EINVAL;
-    path = vec[0];
-    if (path[0] == '@') {
-        relative = false;
-        if (strlen(path) > XENSTORE_REL_PATH_MAX)
-            return EINVAL;
-    } else {
-        relative = path[0] != '/';
-        path = canonicalize(conn, ctx, path);
-        if (path == NULL)
-            return errno;
-        if (!is_valid_nodename(path))
-            return EINVAL;
-    }
-    for (w = conn->watches; w != NULL; w = w->next)
-        if (strcmp(w->node, path) == 0 && strcmp(w->token, vec[1]) == 0)
-            return EEXIST;
-    if (unpriv(conn) && over(x->cfg.quota_watches, conn->nbwatch))
-        return E2BIG;
-    w = calloc(1, sizeof(*w));
-    if (w == NULL || (w->node = strdup(path)) == NULL || (w->token = strdup(vec[1])) == NULL) {
-        if (w != NULL)
-            free(w->node);
-        free(w);
-        return ENOMEM;
-    }
-    w->relative_path = relative ? conn->path : NULL;
-    {
-        struct watch **pp = &conn->watches;
-
-        while (*pp != NULL)
-            pp = &(*pp)->next;
-        *pp = w;
-    }
-    conn->nbwatch++;
-    /* The initial event, not linked to the request, after the reply. */
-    if (x->mis == XF_XSD_EVENT_BEFORE_REPLY && xsd_mis_take(x, x->mis)) {
-        send_event(x, NULL, conn, get_watch_path(w, w->node), w->token);
-        send_ack(x, conn, XS_WATCH);
-    } else {
-        send_ack(x, conn, XS_WATCH);
-        send_event(x, NULL, conn, get_watch_path(w, w->node), w->token);
-    }
-    return 0;
-}
-
-static int do_unwatch(struct xf_xsd *x, struct conn *conn, struct ctx *ctx, struct buffered *in)
-{
-    char *vec[2];
-    const char *node;
-
-    if (get_strings(in, vec, 2) != 2)
-        return EINVAL;
-    node = canonicalize(conn, ctx, vec[0]);
-    if (node == NULL)
-        return ENOMEM;
-    for (struct watch **pp = &conn->watches; *pp != NULL; pp = &(*pp)->next) {
-        struct watch *w = *pp;
-
-        if (strcmp(w->node, node) == 0 && strcmp(w->token, vec[1]) == 0) {
-            *pp = w->next;
-            free(w->node);
-            free(w->token);
-            free(w);
-            conn->nbwatch--;
-            send_ack(x, conn, XS_UNWATCH);
-            return 0;
-        }
-    }
-    return ENOENT;
-}
-
-static int do_transaction_start(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
-                                struct buffered *in)
-{
-    struct transaction *t, **pp;
-    char id[20];
-    int err;
-
-    (void)ctx;
-    (void)in;
-    if (conn->transaction)
-        return EBUSY;   /* no nesting */
-    if (unpriv(conn) && over(x->cfg.quota_transactions, conn->transaction_started))
-        return ENOSPC;
-    t = calloc(1, sizeof(*t));
-    if (t == NULL)
-        return ENOMEM;
-    t->accessed_tail = &t->accessed;
-    t->generation = ++x->generation;
-    /* An unused identifier; never 0. */
-    do {
-        t->id = conn->next_transaction_id;
-    } while (transaction_lookup(conn, conn->next_transaction_id++, &err) != NULL || !err);
-    for (pp = &conn->transactions; *pp != NULL; pp = &(*pp)->next)
-        ;
-    *pp = t;
-    conn->transaction_started++;
-    snprintf(id, sizeof(id), "%u", t->id);
-    send_reply(x, conn, XS_TRANSACTION_START, id, (unsigned)strlen(id) + 1);
-    return 0;
-}
-
-/* Check what the transaction read, then make its changes global. */
-static int finalize_transaction(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
-                                struct transaction *t)
-{
-    struct accessed_node **pp = &t->accessed, *i;
-
-    while ((i = *pp) != NULL) {
-        if (i->check_gen) {
-            const struct db_ent *e = db_fetch(&x->db, i->node);
-            uint64_t gen = e ? ((const struct rec_hdr *)e->data)->generation : NO_GENERATION;
-
-            if (i->generation != gen)
-                return EAGAIN;
-        }
-        if (!i->modified) {
-            if (i->ta_node)
-                db_delete(&x->db, i->trans_name);
-            *pp = i->next;
-            free_accessed(i);
-        } else {
-            pp = &i->next;
-        }
-    }
-    while ((i = t->accessed) != NULL) {
-        if (i->ta_node) {
-            const struct db_ent *e = db_fetch(&x->db, i->trans_name);
-
-            if (e != NULL) {
-                struct rec_hdr *hdr = malloc(e->size);
-
-                if (hdr != NULL) {
-                    memcpy(hdr, e->data, e->size);
-                    hdr->generation = ++x->generation;
-                    db_store(&x->db, i->node, hdr, e->size);
-                    free(hdr);
-                }
-                db_delete(&x->db, i->trans_name);
-            }
-        } else if (i->generation != NO_GENERATION) {
-            db_delete(&x->db, i->node);
-        }
-        if (i->fire_watch)
-            fire_watches(x, conn, ctx, i->node, NULL, i->watch_exact,
-                         i->perms, i->perms ? i->num_perms : 0);
-        t->accessed = i->next;
-        free_accessed(i);
-    }
-    t->accessed_tail = &t->accessed;
-    return 0;
-}
-
-static int do_transaction_end(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
-                              struct buffered *in)
-{
-    const char *arg = onearg(in);
-    struct transaction *t;
-    int ret = 0;
-
-    if (arg == NULL || (strcmp(arg, "T") != 0 && strcmp(arg, "F") != 0))
-        return EINVAL;
-    if ((t = conn->transaction) == NULL)
-        return ENOENT;
-    conn->transaction = NULL;
-    unlink_transaction(conn, t);
-    if (strcmp(arg, "T") == 0)
-        ret = t->fail ? ENOMEM : finalize_transaction(x, conn, ctx, t);
-    destroy_transaction(x, t);
-    if (ret)
-        return ret;
-    send_ack(x, conn, XS_TRANSACTION_END);
+    xsd_fire_watches(x, conn, ctx, name, node, false, old_perms, old_num);
+    xsd_send_ack(x, conn, XS_SET_PERMS);
     return 0;
 }
 
@@ -1409,34 +889,8 @@ static int do_reset_watches(struct xf_xsd *x, struct conn *conn, struct ctx *ctx
     (void)in;
     xsd_conn_delete_all_watches(x, conn);
     xsd_conn_delete_all_transactions(x, conn);
-    send_ack(x, conn, XS_RESET_WATCHES);
+    xsd_send_ack(x, conn, XS_RESET_WATCHES);
     return 0;
-}
-
-static int do_get_domain_path(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
-                              struct buffered *in)
-{
-    const char *domid = onearg(in);
-    char *path;
-
-    if (domid == NULL)
-        return EINVAL;
-    path = ctx_printf(ctx, "/local/domain/%u", (unsigned)(int)strtol(domid, NULL, 10));
-    if (path == NULL)
-        return ENOMEM;
-    send_reply(x, conn, XS_GET_DOMAIN_PATH, path, (unsigned)strlen(path) + 1);
-    return 0;
-}
-
-/* Dom0-only operations: the guest never gets past the privilege check. */
-static int do_privileged(struct xf_xsd *x, struct conn *conn, struct ctx *ctx,
-                         struct buffered *in)
-{
-    (void)x;
-    (void)conn;
-    (void)ctx;
-    (void)in;
-    return ENOSYS;
 }
 
 #define FLAG_NOTID 1u  /* ignore the transaction id */
@@ -1446,24 +900,24 @@ static const struct {
     handler_fn *func;
     unsigned flags;
 } wire_funcs[XS_TYPE_COUNT] = {
-    [XS_CONTROL]              = { do_privileged, FLAG_PRIV },
+    [XS_CONTROL]              = { xsd_do_privileged, FLAG_PRIV },
     [XS_DIRECTORY]            = { send_directory, 0 },
     [XS_READ]                 = { do_read, 0 },
     [XS_GET_PERMS]            = { do_get_perms, 0 },
-    [XS_WATCH]                = { do_watch, FLAG_NOTID },
-    [XS_UNWATCH]              = { do_unwatch, FLAG_NOTID },
-    [XS_TRANSACTION_START]    = { do_transaction_start, 0 },
-    [XS_TRANSACTION_END]      = { do_transaction_end, 0 },
-    [XS_INTRODUCE]            = { do_privileged, FLAG_PRIV },
-    [XS_RELEASE]              = { do_privileged, FLAG_PRIV },
-    [XS_GET_DOMAIN_PATH]      = { do_get_domain_path, 0 },
+    [XS_WATCH]                = { xsd_do_watch, FLAG_NOTID },
+    [XS_UNWATCH]              = { xsd_do_unwatch, FLAG_NOTID },
+    [XS_TRANSACTION_START]    = { xsd_do_transaction_start, 0 },
+    [XS_TRANSACTION_END]      = { xsd_do_transaction_end, 0 },
+    [XS_INTRODUCE]            = { xsd_do_privileged, FLAG_PRIV },
+    [XS_RELEASE]              = { xsd_do_privileged, FLAG_PRIV },
+    [XS_GET_DOMAIN_PATH]      = { xsd_do_get_domain_path, 0 },
     [XS_WRITE]                = { do_write, 0 },
     [XS_MKDIR]                = { do_mkdir, 0 },
     [XS_RM]                   = { do_rm, 0 },
     [XS_SET_PERMS]            = { do_set_perms, 0 },
-    [XS_IS_DOMAIN_INTRODUCED] = { do_privileged, FLAG_PRIV },
-    [XS_RESUME]               = { do_privileged, FLAG_PRIV },
-    [XS_SET_TARGET]           = { do_privileged, FLAG_PRIV },
+    [XS_IS_DOMAIN_INTRODUCED] = { xsd_do_privileged, FLAG_PRIV },
+    [XS_RESUME]               = { xsd_do_privileged, FLAG_PRIV },
+    [XS_SET_TARGET]           = { xsd_do_privileged, FLAG_PRIV },
     [XS_RESET_WATCHES]        = { do_reset_watches, 0 },
     [XS_DIRECTORY_PART]       = { send_directory_part, 0 },
 };
@@ -1482,11 +936,13 @@ void xsd_process_message(struct xf_xsd *x, struct conn *conn, struct xsd_sockmsg
         send_error(x, conn, ENOSYS);
         goto out;
     }
-    if ((wire_funcs[type].flags & FLAG_PRIV) && unpriv(conn)) {
+    if ((wire_funcs[type].flags & FLAG_PRIV) && xsd_unpriv(conn)) {
         send_error(x, conn, EACCES);
         goto out;
     }
-    t = (wire_funcs[type].flags & FLAG_NOTID) ? NULL : transaction_lookup(conn, hdr->tx_id, &ret);
+    t = (wire_funcs[type].flags & FLAG_NOTID)
+            ? NULL
+            : xsd_transaction_lookup(conn, hdr->tx_id, &ret);
     if (t == NULL && !(wire_funcs[type].flags & FLAG_NOTID) && ret) {
         send_error(x, conn, ret);
         goto out;
