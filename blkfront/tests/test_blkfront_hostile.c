@@ -1,6 +1,6 @@
 /*
- * blkfront against a hostile blkback: the K1-K19 cases of
- * /work/shared/notes/dataplane-protocols.md section 7.2.
+ * blkfront against a hostile blkback: the project's hostile-blkback cases
+ * K1-K19 (each test below names its case and says what the back end does).
  */
 #include "blkfront_test.h"
 

@@ -1,6 +1,6 @@
 /*
- * The hostile back end: every case of shared/notes/dataplane-protocols.md
- * section 7.1 (N1-N29), each with the class the library chose (B broken,
+ * The hostile back end: every one of the project's hostile-netback cases
+ * N1-N29 (each test names its case), each with the class the library chose (B broken,
  * D dropped, I ignored), through the simulated netback's hooks, raw ring
  * access, storms and state changes.
  */

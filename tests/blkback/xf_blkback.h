@@ -3,8 +3,7 @@
  * libxfblkback.a). It runs as dom0 in a thread of the test process, over
  * the simulator (<xenfront/sim.h>) and the simulated xenstored
  * (<xenfront/xsd.h>), and serves one vbd from a memory disk the way
- * drivers/block/xen-blkback does (see /work/shared/notes/
- * dataplane-protocols.md section 3):
+ * drivers/block/xen-blkback does (Linux 6.1, as read for this project):
  *
  *  - InitWait at start with the probe keys (feature-max-indirect-segments,
  *    multi-queue-max-queues, max-ring-page-order); the other features only

@@ -35,12 +35,12 @@
  * at most 65535 bytes (XEN_NETIF_MAX_TX_SIZE) with feature-sg, one page
  * without. The embedder applies its MTU above.
  *
- * Trust (DESIGN.md). Everything the back end writes is copied once and
+ * Trust (docs/ARCHITECTURE.md). Everything the back end writes is copied once and
  * checked: ring indices (the ring layer), every tx response id against the
  * slots outstanding (an id table; NULL responses only for extra slots we
  * sent), every rx response's id, status, offset and flags, the chain
- * lengths and extras. Per the hostile list (shared/notes/dataplane-protocols.md
- * section 7): protocol violations that leave the rings' meaning unknown
+ * lengths and extras. Per the hostile-backend cases (N1-N29, tested in
+ * netfront/tests/test_netfront_hostile.c): protocol violations that leave the rings' meaning unknown
  * (bad or duplicate tx ids, index overflow or going backwards, a grant
  * still mapped at its response) make the device broken: every pending
  * packet fails with -XF_EPROTO, the rings are no longer touched, the event

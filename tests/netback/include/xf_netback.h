@@ -3,7 +3,7 @@
  *
  * It serves one vif of the simulator's guest as dom0, over the simulated
  * xenstored and the back side of xenfront's ring layer, doing what Linux
- * 6.1's xen-netback does (shared/notes/dataplane-protocols.md section 1):
+ * 6.1's xen-netback does (drivers/net/xen-netback, as read for this project):
  *
  *  - xenstore: writes its features before InitWait (feature-sg, -gso-tcpv4,
  *    -gso-tcpv6, -ipv6-csum-offload, -rx-copy, -split-event-channels,
