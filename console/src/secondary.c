@@ -121,8 +121,9 @@ int xf_console_secondary_open(struct xf_console **out, struct xf_xenbus *xb,
     rc = xf_xenbus_dev_connect(xb, &s->fd.dev, deadline_ns);
     if (rc < 0)
         goto fail;
+    /* Take in what the back end did during the handshake; a change that
+     * lands after this stays flagged for the next service call. */
     (void)xf_frontdev_service(&s->fd, false, deadline_ns);
-    XF_WRITE_ONCE(s->fd.changed, 0);
     xf_log(XF_LOG_INFO, "console: %s connected (ring-ref %u, port %u, backend %s)",
            s->fd.dev.nodename, (unsigned)s->ring.refs[0], (unsigned)s->con.port,
            s->fd.dev.backend);

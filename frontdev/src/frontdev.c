@@ -107,14 +107,20 @@ int xf_frontdev_open(struct xf_frontdev *fd, struct xf_xenbus *xb, struct xf_evt
     rc = xf_frontdev_path(path, sizeof(path), fd->dev.backend, "state", -1);
     if (rc < 0)
         goto fail;
-    /* One token per device path, so two devices never share events. */
-    rc = xf_frontdev_path(fd->token, sizeof(fd->token), NULL, "xf-fd:", -1);
-    if (rc >= 0) {
-        size_t n = (size_t)rc, nt = strlen(type), ni = strlen(id);
+    /* One token per device: "xf-fd:<type>/<id>", cut to leave room for a
+     * "#<n>" retry suffix within libxenbus's token limit. A cut token that
+     * meets another device's is made unique by the retry below. */
+    {
+        size_t n = 0, cap = XF_XENBUS_TOKEN_MAX - 3;
+        const char *parts[3] = { "xf-fd:", type, id };
 
-        memcpy(fd->token + n, type, nt);
-        fd->token[n + nt] = '/';
-        memcpy(fd->token + n + nt + 1, id, ni + 1);
+        for (int k = 0; k < 3; k++) {
+            if (k == 2 && n < cap)
+                fd->token[n++] = '/';
+            for (const char *c = parts[k]; *c != '\0' && n < cap; c++)
+                fd->token[n++] = *c;
+        }
+        fd->token[n] = '\0';
     }
     /* Watch before the first read, so no change between the two is lost.
      * The token is ours by convention only: if the caller (or another

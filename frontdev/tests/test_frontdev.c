@@ -341,6 +341,27 @@ START_TEST(open_refuses_bad_devices)
 }
 END_TEST
 
+/* The longest names accepted (31 bytes each) still make a watch token that
+ * fits libxenbus's limit; a name over 32 bytes is refused. (Before, a 48-byte
+ * token buffer overflowed here.) */
+START_TEST(longest_names)
+{
+    static const char t31[] = "abcdefghijabcdefghijabcdefghijA";
+    static const char i31[] = "0123456789012345678901234567890";
+
+    world_up();
+    toolstack_add(t31, i31);
+    ck_assert_int_eq(xf_frontdev_open(&fd, xb, ec, gt, t31, i31, NULL, NULL, DEADLINE_MS(5000)),
+                     0);
+    ck_assert_uint_le(strlen(fd.token), XF_XENBUS_TOKEN_MAX);
+    ck_assert(strncmp(fd.token, "xf-fd:abcdefghijabcdefghijabcdefghijA/0123", 42) == 0);
+    xf_frontdev_close(&fd, DEADLINE_MS(1000));
+    ck_assert_int_eq(xf_frontdev_open(&fd, xb, ec, gt, "abcdefghijabcdefghijabcdefghijABC", i31, NULL,
+                                      NULL, DEADLINE_MS(1000)), -XF_EINVAL);
+    world_down();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("frontdev");
@@ -351,6 +372,7 @@ int main(void)
     tcase_add_test(tc, long_event_does_not_jam_the_watch);
     tcase_add_test(tc, hostile_keys_and_fatal);
     tcase_add_test(tc, open_refuses_bad_devices);
+    tcase_add_test(tc, longest_names);
     suite_add_tcase(s, tc);
     return xf_check_run(s);
 }

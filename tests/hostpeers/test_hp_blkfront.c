@@ -37,7 +37,7 @@ static unsigned char *model;            /* what the disk must hold */
  * libxl's permissions. */
 static void add_qdisk(void)
 {
-    char fe[256], be[256], p[512], v[4300];
+    char fe[256], be[256], p[512], v[4300], dom[16];
     unsigned int D = hp.domid;
     struct xs_permissions fe_perm[2] = { { D, XS_PERM_NONE }, { 0, XS_PERM_READ } };
     struct xs_permissions be_perm[2] = { { 0, XS_PERM_NONE }, { D, XS_PERM_READ } };
@@ -63,9 +63,9 @@ static void add_qdisk(void)
         ok = ok && xs_write(hp.xs, t, p, "1", 1);
         snprintf(p, sizeof(p), "%s/virtual-device", fe);
         ok = ok && xs_write(hp.xs, t, p, "51712", 5);
-        snprintf(v + 4200, 100, "%u", D);
+        snprintf(dom, sizeof(dom), "%u", D);
         snprintf(p, sizeof(p), "%s/frontend-id", be);
-        ok = ok && xs_write(hp.xs, t, p, v + 4200, (unsigned int)strlen(v + 4200));
+        ok = ok && xs_write(hp.xs, t, p, dom, (unsigned int)strlen(dom));
         for (const char **kv = bkv; ok && kv[0] != NULL; kv += 2) {
             snprintf(p, sizeof(p), "%s/%s", be, kv[0]);
             ok = xs_write(hp.xs, t, p, kv[1], (unsigned int)strlen(kv[1]));

@@ -79,7 +79,7 @@ struct xf_frontdev {
     bool open;
     xf_frontdev_changed_fn *changed_cb;
     void *changed_arg;
-    char token[48];
+    char token[XF_XENBUS_TOKEN_MAX + 1];  /* "xf-fd:<type>/<id>[#n]", cut to fit */
     /* Big enough for any watch event a server can send (its payload is at
      * most XENSTORE_PAYLOAD_MAX bytes), so the drain never stops on one. */
     char evbuf[XENSTORE_PAYLOAD_MAX + 1];
