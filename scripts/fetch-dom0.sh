@@ -24,7 +24,11 @@ D=${XF_DOM0_DIR:-$(pwd)/build/dom0}
 # The programs, pinned to what the tests were written against.
 TOP="xen-utils-4.17 xenstore-utils qemu-system-xen"
 STAMP="$D/.complete-v1"
-ready() { [ -z "$OUT" ] || touch "$OUT"; exit 0; }
+# QEMU 10 for the netfront test (its own directory and private apt setup).
+ready() {
+    sh "$(dirname "$SELF")/fetch-qemu10.sh" || exit 1
+    [ -z "$OUT" ] || touch "$OUT"; exit 0
+}
 [ -f "$STAMP" ] && ready
 
 mkdir -p "$D/debs" "$D/root"

@@ -73,12 +73,15 @@ static void on_backend_state(struct xf_xenbus *xb, struct xf_xenbus_watch *w, vo
         fd->changed_cb(fd, fd->changed_arg);
 }
 
-/* Read the back end's state node; absent or garbage is Unknown. */
+/* Read the back end's state node; absent, unreadable or garbage is
+ * Unknown. A removed back-end directory reads as EACCES, not ENOENT, when
+ * its parent is dom0's alone (xenstored hides what the guest may not see):
+ * QEMU and libxl remove it so on device removal. */
 static int read_backend_state(struct xf_frontdev *fd, XenbusState *st, uint64_t deadline_ns)
 {
     int rc = xf_xenbus_read_state(fd->xb, XF_XENBUS_TX_NONE, fd->dev.backend, st, deadline_ns);
 
-    if (rc == -XF_ENOENT || rc == -XF_EINVAL) {
+    if (rc == -XF_ENOENT || rc == -XF_EINVAL || rc == -XF_EACCES) {
         *st = XenbusStateUnknown;
         return 0;
     }

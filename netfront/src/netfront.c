@@ -558,7 +558,11 @@ int xf_netfront_connect(struct xf_netfront *nf, uint64_t deadline_ns)
     if (nf->connected || nf->nq > 0)
         return -XF_EISCONN;
     nf->broken = 0;
-    if (nf->fd.dev.state == XenbusStateClosed || nf->fd.dev.state == XenbusStateClosing) {
+    /* Start from Initialising whatever state we last wrote: after a
+     * disconnect it is Closed, or still Connected/Closing when the device
+     * directory vanished under us (QEMU and libxl remove it) and those
+     * writes failed; a stale cache would skip the switches below. */
+    if (nf->fd.dev.state != XenbusStateInitialising && nf->fd.dev.state != XenbusStateUnknown) {
         rc = xf_frontdev_switch(&nf->fd, XenbusStateInitialising, deadline_ns);
         if (rc < 0)
             return rc;

@@ -264,6 +264,70 @@ START_TEST(test_handler_interrupts_main_flow)
 }
 END_TEST
 
+/*
+ * A back end that leaves as QEMU's does when it exits (seen with QEMU 10's
+ * xen-net-device, tests/hostpeers/test_hp_netfront.c): no Closing, its
+ * directory and the frontend's removed. The guest then reads the vanished
+ * state node as EACCES, not ENOENT (xenstored hides children of a parent
+ * the guest may not read): netfront must still take the back end as gone,
+ * fail what is pending, and disconnect, although none of its own state
+ * writes can land. A new back end writes both directories again (frontend
+ * state Initialising, its own InitWait): connect must start over from
+ * Initialising and switch to Connected, not trust the Connected it last
+ * wrote.
+ */
+START_TEST(test_device_directories_removed_then_new_backend)
+{
+    struct xf_netfront_config c;
+    char fe[256], bdir[256], parent[256];
+    const char *dom0_only[] = { "n0" };
+    struct snapshot a, b;
+
+    world_up_cfg(NULL);
+    fcfg_default(&c);
+    ck_assert_int_eq(xf_netfront_create(&nf, xb, ec, gt, &c, DL(2000)), 0);
+    snap(&a);
+    ck_assert_int_eq(xf_netfront_connect(nf, DL(5000)), 0);
+    ck_assert(xf_netback_wait_connected(be, true, DL(2000)));
+    snprintf(fe, sizeof(fe), "%s", xf_netback_frontend_dir(be));
+    snprintf(bdir, sizeof(bdir), "%s", xf_netback_backend_dir(be));
+    snprintf(parent, sizeof(parent), "%s", bdir);
+    *strrchr(parent, '/') = '\0';
+    for (unsigned i = 0; i < 3; i++)
+        ck_assert_int_eq(send_pattern(0, 500, 1, i, 0, NULL), 0);
+    /* The back end stops (writing nothing on its way), then its
+     * directories go, as QEMU removes them; their parent is dom0's. */
+    xf_netback_destroy(be);
+    be = NULL;
+    ck_assert_int_eq(xf_xsd_set_perms(xsd, parent, dom0_only, 1), 0);
+    ck_assert_int_eq(xf_xsd_rm(xsd, bdir), 0);
+    ck_assert_int_eq(xf_xsd_rm(xsd, fe), 0);
+    for (uint64_t dl = DL(3000); xf_netfront_connected(nf) && xf_plat_now_ns() < dl;) {
+        (void)xf_plat_wait(DL(5));
+        (void)xf_netfront_service(nf, DL(2000));
+    }
+    ck_assert_msg(!xf_netfront_connected(nf), "a removed back end not taken as gone");
+    ck_assert_int_eq(xf_netfront_service(nf, DL(2000)), XenbusStateUnknown);
+    ck_assert_uint_eq(ndone, 3);
+    for (unsigned i = 0; i < 3; i++)
+        ck_assert_int_eq(dones[i].status, -XF_ENOTCONN);
+    reset_records();
+    /* A new back end, as a restarted QEMU: both directories again. */
+    be = xf_netback_create(sim, xsd, guest, NULL);
+    ck_assert_ptr_nonnull(be);
+    ck_assert_int_eq(xf_netfront_connect(nf, DL(5000)), 0);
+    ck_assert(xf_netback_wait_connected(be, true, DL(2000)));
+    traffic(9);
+    ck_assert_int_eq(xf_netfront_disconnect(nf, DL(2000)), 0);
+    snap(&b);
+    ck_assert_uint_eq(b.free_refs, a.free_refs);
+    ck_assert_uint_eq(b.granted, a.granted);
+    ck_assert_uint_eq(b.ports, a.ports);
+    ck_assert_int_eq(b.frames, a.frames);
+    world_down();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("netfront_lifecycle");
@@ -275,6 +339,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_destroy_with_kept_buffers);
     tcase_add_test(tc, test_two_vifs);
     tcase_add_test(tc, test_handler_interrupts_main_flow);
+    tcase_add_test(tc, test_device_directories_removed_then_new_backend);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -86,7 +86,7 @@ static bool program(char *buf, size_t cap, const char *rel, const char **why)
 static int spawn(struct hp *hp, struct hp_daemon *d, char *const argv[])
 {
     char env_buf[8][4200];
-    char *envp[9];
+    char *envp[9 + HP_MAX_QEMU_ENV];
     const char *root = hp_dom0_root();
     int n = 0;
 
@@ -103,6 +103,9 @@ static int spawn(struct hp *hp, struct hp_daemon *d, char *const argv[])
     snprintf(env_buf[n], sizeof(env_buf[n]), "HOME=%s", hp->dir); n++;
     for (int i = 0; i < n; i++)
         envp[i] = env_buf[i];
+    for (const char *const *e = d == &hp->qemu ? hp->qemu_env : NULL;
+         e != NULL && *e != NULL && n < 8 + (int)HP_MAX_QEMU_ENV; e++)
+        envp[n++] = S(*e);
     envp[n] = NULL;
 
     pid_t parent = getpid();
@@ -353,11 +356,17 @@ static bool write_kv(struct hp *hp, xs_transaction_t t, const char *dir,
 int hp_add_device(struct hp *hp, const char *type, unsigned int devid, const char *const *fe,
                   const char *const *be)
 {
+    return hp_add_device_as(hp, type, type, devid, fe, be);
+}
+
+int hp_add_device_as(struct hp *hp, const char *type, const char *be_type, unsigned int devid,
+                     const char *const *fe, const char *const *be)
+{
     char fdir[256], bdir[256], v[64];
     unsigned int D = hp->domid;
 
     snprintf(fdir, sizeof(fdir), "/local/domain/%u/device/%s/%u", D, type, devid);
-    snprintf(bdir, sizeof(bdir), "/local/domain/0/backend/%s/%u/%u", type, D, devid);
+    snprintf(bdir, sizeof(bdir), "/local/domain/0/backend/%s/%u/%u", be_type, D, devid);
     for (int attempt = 0; attempt < 10; attempt++) {
         xs_transaction_t t = xs_transaction_start(hp->xs);
         if (t == XBT_NULL)
@@ -392,6 +401,23 @@ int hp_add_device(struct hp *hp, const char *type, unsigned int devid, const cha
             return -errno;
     }
     return -EAGAIN;
+}
+
+int hp_add_qdisk(struct hp *hp, unsigned int devid, const char *path, bool discard)
+{
+    char params[4200], vdev[16];
+    const char *fe[] = { "virtual-device", vdev, NULL };
+    const char *be[] = { "dev", "xvda", "device-type", "disk", "params", params,
+                         "mode", "w", "removable", "0", "type", "qdisk",
+                         /* libxl writes it from the disk's discard setting; QEMU
+                          * then opens the drive with discard=unmap and offers
+                          * feature-discard. */
+                         discard ? "discard-enable" : NULL, "1", NULL };
+
+    if ((size_t)snprintf(params, sizeof(params), "aio:%s", path) >= sizeof(params))
+        return -ENAMETOOLONG;
+    snprintf(vdev, sizeof(vdev), "%u", devid);
+    return hp_add_device_as(hp, "vbd", "qdisk", devid, fe, be);
 }
 
 int hp_introduce(struct hp *hp, const char *console_type, const char **why)
@@ -575,4 +601,28 @@ int hp_start_qemu(struct hp *hp, const char *const *extra, const char **why)
         return -ETIMEDOUT;
     }
     return 0;
+}
+
+int hp_start_qemu_from(struct hp *hp, const char *dom0_dir, const char *const *extra,
+                       const char **why)
+{
+    /* hp_start_qemu() takes the program and its libraries from
+     * hp_dom0_root(), which reads $XF_DOM0_DIR: point it at dom0_dir for
+     * the call (the test's main flow only; nothing else reads it then). */
+    const char *old = getenv("XF_DOM0_DIR");
+    char *saved = old != NULL ? strdup(old) : NULL;
+    int rc;
+
+    if (old != NULL && saved == NULL) {
+        *why = "out of memory";
+        return -ENOMEM;
+    }
+    setenv("XF_DOM0_DIR", dom0_dir, 1);
+    rc = hp_start_qemu(hp, extra, why);
+    if (saved != NULL)
+        setenv("XF_DOM0_DIR", saved, 1);
+    else
+        unsetenv("XF_DOM0_DIR");
+    free(saved);
+    return rc;
 }

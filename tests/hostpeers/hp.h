@@ -44,7 +44,13 @@ struct hp {
     struct hp_daemon xenstored, xenconsoled, qemu;
     struct xs_handle *xs;   /* dom0's toolstack connection (libxenstore) */
     bool introduced;
+    /* More NAME=value entries for the environment of the QEMUs started
+     * from now on (at most HP_MAX_QEMU_ENV, NULL-terminated), or NULL: the
+     * shim's test knobs. hp_up() clears it. */
+    const char *const *qemu_env;
 };
+
+#define HP_MAX_QEMU_ENV 8
 
 #define HP_NAME "xfguest"
 
@@ -87,6 +93,13 @@ void hp_stop_daemon(struct hp_daemon *d, unsigned int timeout_ms);
  * "n<domid> r0"). fe/be: NULL-terminated key, value pairs. */
 int hp_add_device(struct hp *hp, const char *type, unsigned int devid,
                   const char *const *fe, const char *const *be);
+/* The same, where the back end's directory has another type than the
+ * guest's (libxl's qdisk: device/vbd/<id>, backend/qdisk/<domid>/<id>). */
+int hp_add_device_as(struct hp *hp, const char *type, const char *be_type, unsigned int devid,
+                     const char *const *fe, const char *const *be);
+/* A qdisk of QEMU's xen-block on the raw image at path (libxl's keys:
+ * dev xvda, params aio:<path>, mode w; discard-enable=1 when discard). */
+int hp_add_qdisk(struct hp *hp, unsigned int devid, const char *path, bool discard);
 
 /* Conditions with deadlines. */
 int hp_wait_xs(struct hp *hp, const char *path, const char *value, unsigned int timeout_ms);
@@ -97,5 +110,11 @@ int hp_wait_file(const char *path, const char *needle, unsigned int timeout_ms);
 int hp_wait_socket(const char *path, unsigned int timeout_ms);
 
 uint64_t hp_now_ms(void);
+
+/* hp_start_qemu() with the program and its libraries taken from another
+ * extracted tree (dom0_dir/root, laid out as build/dom0: QEMU 10 from
+ * scripts/fetch-qemu10.sh); xenstored stays the one of hp_dom0_root(). */
+int hp_start_qemu_from(struct hp *hp, const char *dom0_dir, const char *const *extra,
+                       const char **why);
 
 #endif

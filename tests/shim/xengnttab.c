@@ -1,7 +1,8 @@
 /*
  * xfshim, libxengnttab: grant maps through the simulator's GNTTABOP_map_grant_ref
  * (Xen's checks and GNTST_* statuses), several refs aliased side by side from
- * the granter's memory file, and grant copy.
+ * the granter's memory file, and grant copy; test knobs (below) refuse grant
+ * copy and count the calls.
  */
 #include "shim_tools.h"
 
@@ -18,9 +19,49 @@ struct xengntdev_handle {
     struct gnt_map *maps;
 };
 
+/*
+ * Test knobs, from the environment (read once, at the first open):
+ *  - XF_SHIM_NO_GRANT_COPY=1: xengnttab_grant_copy fails with ENOSYS, as
+ *    where the kernel's gntdev cannot copy; QEMU's probe (a copy of no
+ *    segments) then fails and it maps grants instead;
+ *  - XF_SHIM_GNTTAB_STATS=<file>: counts of the calls, for a test to see
+ *    which data path ran: the file (created) holds GS_NR uint64_t, updated
+ *    in place through a shared mapping, in the order of the enum below.
+ */
+enum { GS_COPY_CALLS, GS_COPY_SEGS, GS_MAP_CALLS, GS_MAP_REFS, GS_NR };
+static pthread_once_t knobs_once = PTHREAD_ONCE_INIT;
+static bool no_grant_copy;
+static uint64_t *gs;
+
+static void knobs_read(void)
+{
+    const char *v = getenv("XF_SHIM_NO_GRANT_COPY");
+    const char *path = getenv("XF_SHIM_GNTTAB_STATS");
+
+    no_grant_copy = v != NULL && strcmp(v, "1") == 0;
+    if (path == NULL || *path == '\0')
+        return;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    if (ftruncate(fd, GS_NR * sizeof(uint64_t)) == 0) {
+        void *p = mmap(NULL, GS_NR * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED)
+            gs = p;
+    }
+    close(fd);
+}
+
+static void gs_add(unsigned int i, uint64_t n)
+{
+    if (gs != NULL)
+        __atomic_fetch_add(&gs[i], n, __ATOMIC_RELAXED);
+}
+
 EXPORT xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger, unsigned int flags)
 {
     (void)logger; (void)flags;
+    pthread_once(&knobs_once, knobs_read);
     if (shim_attach() < 0) {
         errno = ENOENT;
         return NULL;
@@ -89,6 +130,8 @@ EXPORT void *xengnttab_map_grant_refs(xengnttab_handle *h, uint32_t count,
         errno = EINVAL;
         return NULL;
     }
+    gs_add(GS_MAP_CALLS, 1);
+    gs_add(GS_MAP_REFS, count);
     m = calloc(1, sizeof(*m) + count * sizeof(m->handles[0]));
     if (m == NULL)
         return NULL;
@@ -201,6 +244,12 @@ EXPORT int xengnttab_grant_copy(xengnttab_handle *h, uint32_t count,
                                 xengnttab_grant_copy_segment_t *segs)
 {
     (void)h;
+    if (no_grant_copy)
+        return fail(ENOSYS);
+    if (count > 0) {
+        gs_add(GS_COPY_CALLS, 1);
+        gs_add(GS_COPY_SEGS, count);
+    }
     for (uint32_t i = 0; i < count; i++) {
         xengnttab_grant_copy_segment_t *s = &segs[i];
         bool sg = s->flags & GNTCOPY_source_gref, dg = s->flags & GNTCOPY_dest_gref;
