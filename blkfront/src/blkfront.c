@@ -324,11 +324,41 @@ static int go_connected(struct xf_blkfront *bf, uint64_t deadline_ns)
     return 1;
 }
 
+/*
+ * Linux's blkback unmaps our rings and persistent grants only once we are
+ * Closed (its frontend_changed() calls xen_blkif_disconnect() on our
+ * Closed; our Closing is only echoed). So before a teardown: say Closed,
+ * and give it until the deadline to leave Closing/Connected. Otherwise
+ * every pool page is still mapped when we end access to it, and more pages
+ * are deferred than libgnttab's deferred list holds (they leak).
+ */
+static void closed_and_wait(struct xf_blkfront *bf, uint64_t deadline_ns)
+{
+    (void)xf_frontdev_switch(&bf->fd, XenbusStateClosed, deadline_ns);
+    for (;;) {
+        XenbusState st;
+
+        (void)xf_frontdev_service(&bf->fd, true, deadline_ns);
+        st = bf->fd.backend_state;
+        if (st != XenbusStateClosing && st != XenbusStateConnected)
+            return;
+        if (xf_plat_now_ns() >= deadline_ns)
+            return;
+        (void)xf_plat_wait(xf_plat_now_ns() + 5 * MS_NS < deadline_ns
+                           ? xf_plat_now_ns() + 5 * MS_NS : deadline_ns);
+    }
+}
+
 /* The back end left (or broke): keep what is unacknowledged, go Closed. */
 static int go_away(struct xf_blkfront *bf, bool keep, uint64_t deadline_ns)
 {
     struct xf_blkfront_io *done = NULL;
 
+    if (bf->fd.backend_state == XenbusStateClosing) {
+        uint64_t soon = xf_plat_now_ns() + 2000 * MS_NS;
+
+        closed_and_wait(bf, soon < deadline_ns ? soon : deadline_ns);
+    }
     tables_down(bf, keep, &done);
     rings_down(bf);
     if (bf->away_since == 0)
@@ -623,8 +653,8 @@ int xf_blkfront_close(struct xf_blkfront *bf, uint64_t deadline_ns)
         return 0;
     gt = bf->fd.gt;
     if (bf->phase == BF_CONNECTED || bf->phase == BF_PUBLISHED) {
-        /* Closing first, so the back end lets go of our pages before we
-         * end access to them. */
+        /* Closing first, then Closed (closed_and_wait), so the back end
+         * lets go of our pages before we end access to them. */
         (void)xf_frontdev_switch(&bf->fd, XenbusStateClosing, deadline_ns);
         for (;;) {
             XenbusState st;
@@ -640,6 +670,8 @@ int xf_blkfront_close(struct xf_blkfront *bf, uint64_t deadline_ns)
             (void)xf_plat_wait(xf_plat_now_ns() + 5 * MS_NS < deadline_ns
                                ? xf_plat_now_ns() + 5 * MS_NS : deadline_ns);
         }
+        if (rc == 0)
+            closed_and_wait(bf, deadline_ns);
     }
     bf->phase = BF_CLOSED;
     fl = xf_plat_irq_save();

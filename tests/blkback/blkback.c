@@ -878,7 +878,10 @@ static void xs_step(struct xf_blkback *be)
         }
         break;
     case BB_CONNECTED:
-        if (fst == XenbusStateClosing || fst == XenbusStateClosed) {
+        if (fst == XenbusStateClosing && be->cfg.unmap_at_closed) {
+            if (be->state != XenbusStateClosing)
+                set_state(be, XenbusStateClosing);
+        } else if (fst == XenbusStateClosing || fst == XenbusStateClosed) {
             teardown_all(be);
             be->phase = fst == XenbusStateClosed ? BB_CLOSED : BB_GONE;
             set_state(be, fst);

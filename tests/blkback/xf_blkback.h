@@ -62,6 +62,9 @@ struct xf_blkback_config {
     uint32_t max_queues;           /* multi-queue-max-queues (0: not written = 1) */
     uint32_t max_persistent;       /* per ring (0 -> 1056) */
     bool qemu_style;               /* write every feature at InitWait already */
+    bool unmap_at_closed;          /* as Linux 6.1: the front end's Closing is only
+                                      echoed; rings and grants stay mapped until its
+                                      Closed */
     uint32_t seed;                 /* shuffling (0 -> 1) */
     /* Keys written instead of the real ones from the start (as
      * xf_blkback_set_key, without a race with the first InitWait):
