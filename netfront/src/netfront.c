@@ -402,6 +402,10 @@ static int publish_body(struct xf_frontdev *fd, xf_xenbus_tx_t tx, void *argp, u
     W(NULL, "feature-ipv6-csum-offload", in->ipv6_csum ? 1 : 0);
     if (a->mq_key)
         W(NULL, "multi-queue-num-queues", nf->nq);
+    /* Written 0 as well, so a filter asked for by an earlier connection
+     * does not linger; a back end without the feature never reads it. */
+    if (in->mcast_control)
+        W(NULL, "request-multicast-control", in->mcast_filter ? 1 : 0);
     for (unsigned int i = 0; i < nf->nq; i++) {
         struct nf_queue *q = nf->q[i];
         const char *sub = nf->nq > 1 ? q->subdir : NULL;
@@ -470,6 +474,9 @@ static int negotiate(struct xf_netfront *nf, bool *mq_key, uint64_t dl)
     in->split = !nf->cfg.no_split && feature(nf, "feature-split-event-channels", dl, &err);
     in->mcast_control = feature(nf, "feature-multicast-control", dl, &err);
     in->dynamic_mcast = feature(nf, "feature-dynamic-multicast-control", dl, &err);
+    /* Dynamic control is an extension of the static one (netif.h). */
+    in->dynamic_mcast = in->dynamic_mcast && in->mcast_control;
+    in->mcast_filter = in->mcast_control && nf->cfg.mcast_filter;
     if (err != 0)
         return err;
     /* multi-queue-max-queues: absent = no multi-queue (and no key of ours);
@@ -768,5 +775,35 @@ int xf_netfront_ports(const struct xf_netfront *nf, unsigned int q, evtchn_port_
         *tx = nf->q[q]->port_tx;
     if (rx != NULL)
         *rx = nf->q[q]->port_rx;
+    return 0;
+}
+
+int xf_netfront_mcast_filter(struct xf_netfront *nf, bool on, uint64_t deadline_ns)
+{
+    xf_irqflags_t fl;
+    int rc;
+
+    if (nf == NULL)
+        return -XF_EINVAL;
+    if (nf->broken)
+        return nf->broken;
+    if (!nf->connected)
+        return -XF_ENOTCONN;
+    if (!nf->info.mcast_control)
+        return -XF_EOPNOTSUPP;
+    if (on != nf->info.mcast_filter) {
+        /* A static back end sampled the key at connect: a change now
+         * would be ignored, so say so rather than pretend. */
+        if (!nf->info.dynamic_mcast)
+            return -XF_EOPNOTSUPP;
+        rc = xf_frontdev_write_uint(&nf->fd, XF_XENBUS_TX_NONE, NULL,
+                                    "request-multicast-control", on ? 1 : 0, deadline_ns);
+        if (rc < 0)
+            return rc;
+        fl = xf_plat_irq_save();
+        nf->info.mcast_filter = on;
+        xf_plat_irq_restore(fl);
+    }
+    nf->cfg.mcast_filter = on;            /* and for the next connection */
     return 0;
 }

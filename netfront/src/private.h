@@ -48,8 +48,10 @@ struct nf_txpkt {
     uint16_t next;     /* free stack link                          */
     int status;
     bool used;
-    bool mcast;
+    uint8_t mcast;     /* 0 a packet, else a control request: NF_MCAST_* */
 };
+
+enum { NF_MCAST_NONE = 0, NF_MCAST_ADD, NF_MCAST_DEL };
 
 /* The rx packet being assembled from a chain of responses. */
 struct nf_rxasm {
@@ -78,6 +80,7 @@ struct nf_queue {
     evtchn_port_t port_tx, port_rx;
     /* Guards against a handler re-entering work in progress. */
     bool tx_busy, tx_again, rx_busy, rx_again, send_busy;
+    bool unpushed;                 /* requests produced under TX_MORE, not pushed */
     bool want_space;
     unsigned int spurious_run;
     bool throttled_tx, throttled_rx;

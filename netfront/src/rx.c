@@ -290,12 +290,16 @@ static void rx_receive(struct nf_queue *q)
         int n;
 
         if (round == 4) {
-            /* Budget spent with responses still coming: leave them for
-             * the next event, which the back end's next push raises
-             * (rsp_event past what it has produced), or the next poll. */
+            /* Budget spent with responses left: raise our own port, so
+             * the handler comes back at the next dispatch. Waiting for the
+             * back end's next push is not enough: with every posted buffer
+             * answered it has nothing to push until we refill, which we do
+             * only as we consume (both sides would wait, until a poll). */
             q->st.budget_spent++;
             XF_WRITE_ONCE(q->rx.sring->rsp_event, XF_READ_ONCE(q->rx.sring->rsp_prod) + 1);
             XF_MB();
+            if (q->port_rx != 0)
+                (void)xf_evtchn_raise(nf->fd.ec, q->port_rx);
             return;
         }
         n = XF_FRONT_RING_GET_RESPONSES(&q->rx, netif_rx, q->rxbuf, budget);

@@ -35,6 +35,7 @@ int xf_netfront__tx_setup(struct nf_queue *q)
     q->pkts_free = n;
     q->extras_out = 0;
     q->want_space = false;
+    q->unpushed = false;
     rc = xf_gnttab_alloc_refs(gt_of(q), q->pool_ref, n);
     if (rc < 0)
         return rc;
@@ -126,7 +127,12 @@ static bool slot_done(struct nf_queue *q, uint16_t pi, struct nf_done *d)
         return false;
     d->cookie = p->cookie;
     d->status = p->status;
-    if (p->status == 0) {
+    if (p->mcast != NF_MCAST_NONE) {
+        /* A control request: counted apart from packets. */
+        q->st.mcast_requests++;
+        if (d->status != 0)
+            q->st.mcast_refused++;
+    } else if (p->status == 0) {
         q->st.tx_packets++;
         q->st.tx_bytes += p->len;
     } else if (p->status == -XF_EIO) {
@@ -246,6 +252,41 @@ static int status_of(struct nf_queue *q, int16_t st)
     }
 }
 
+/* A hint that this CPU will write the cache line at p soon. */
+static inline void prefetch_w(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/*
+ * Responses [from, to) were just consumed: their slots are where the next
+ * requests go, and the back end touches them again only after we produce
+ * there. It wrote them last, so writing a request into one costs a
+ * cross-CPU transfer that stalls the send; asking for the lines now, for
+ * writing, does that transfer in the background. The line holding slot
+ * `to` may still get responses, so it is left alone. A hint only: a wrong
+ * guess costs a transfer, never correctness.
+ */
+static void claim_lines(struct nf_queue *q, RING_IDX from, RING_IDX to)
+{
+    const size_t es = sizeof(union netif_tx_sring_entry);
+    uintptr_t stop = (uintptr_t)xf_ring__slot(q->tx.ents, q->tx.nr_ents, es, to) & ~(uintptr_t)63;
+    uintptr_t last = stop;
+
+    for (RING_IDX k = from; k != to; k++) {
+        uintptr_t l = (uintptr_t)xf_ring__slot(q->tx.ents, q->tx.nr_ents, es, k) & ~(uintptr_t)63;
+
+        if (l != last && l != stop) {
+            prefetch_w((const void *)l);
+            last = l;
+        }
+    }
+}
+
 /* Consume what responses there are, in bounded batches. */
 static void tx_reap(struct nf_queue *q)
 {
@@ -258,11 +299,14 @@ static void tx_reap(struct nf_queue *q)
         int n;
 
         if (round == 8) {
-            /* Budget spent: the back end's next push raises the event
-             * for what is left (or the next poll or send takes it). */
+            /* Budget spent: raise our own port so the handler comes back
+             * at the next dispatch for what is left (a back end that has
+             * answered everything has no push left to wake us). */
             q->st.budget_spent++;
             XF_WRITE_ONCE(q->tx.sring->rsp_event, XF_READ_ONCE(q->tx.sring->rsp_prod) + 1);
             XF_MB();
+            if (q->port_tx != 0)
+                (void)xf_evtchn_raise(nf->fd.ec, q->port_tx);
             return;
         }
         n = XF_FRONT_RING_GET_RESPONSES(&q->tx, netif_tx, q->txbuf, budget);
@@ -271,10 +315,13 @@ static void tx_reap(struct nf_queue *q)
             xf_netfront__broke(nf, q, "tx rsp_prod beyond the requests", 0);
             return;
         }
+        if (n > 0)
+            claim_lines(q, q->tx.rsp_cons - (RING_IDX)n, q->tx.rsp_cons);
         for (int k = 0; k < n; k++) {
             netif_tx_response_t rsp = q->txbuf[k];
             struct nf_txslot *s;
             xf_irqflags_t fl;
+            bool live;
             int st;
 
             if (rsp.status == NETIF_RSP_NULL) {
@@ -303,10 +350,19 @@ static void tx_reap(struct nf_queue *q)
             }
             s = &q->slot[rsp.id];
             st = status_of(q, rsp.status);
+            /* netback answers an add ERROR only when its filter is full
+             * (or it is out of memory): say which. */
+            if (rsp.status == NETIF_RSP_ERROR && q->pkts[s->pkt].mcast == NF_MCAST_ADD)
+                st = -XF_ENOSPC;
             if (st != 0 && q->pkts[s->pkt].status == 0)
                 q->pkts[s->pkt].status = st;
+            /* A copy-page slot is done at once (one section per response);
+             * a zero-copy one only once its grant is revoked, outside. */
+            live = s->zc && s->zc_live;
+            if (!live && slot_done(q, s->pkt, &done[nd]))
+                nd++;
             xf_plat_irq_restore(fl);
-            if (s->zc && s->zc_live) {
+            if (live) {
                 if (xf_gnttab_end_ref(nf->fd.gt, q->zc_ref[rsp.id]) != 0) {
                     /* N6: answered but still mapped. The slot stays live;
                      * failing everything defers its grant. */
@@ -315,12 +371,12 @@ static void tx_reap(struct nf_queue *q)
                                        rsp.id);
                     return;
                 }
+                fl = xf_plat_irq_save();
                 s->zc_live = false;
+                if (slot_done(q, s->pkt, &done[nd]))
+                    nd++;
+                xf_plat_irq_restore(fl);
             }
-            fl = xf_plat_irq_save();
-            if (slot_done(q, s->pkt, &done[nd]))
-                nd++;
-            xf_plat_irq_restore(fl);
         }
         deliver(q, done, nd);
         if ((unsigned int)n == budget)
@@ -380,6 +436,23 @@ static bool space_ok(struct nf_queue *q)
            xf_idtable_free(&q->ids) >= XF_NETFRONT_TX_MAX_SLOTS && q->pkts_free > 0;
 }
 
+/* Push requests a send with XF_NETFRONT_TX_MORE left produced only: from
+ * every reap (handlers, poll, a refused send), so a batch never waits for
+ * good. A send in progress pushes its own. */
+static void push_pending(struct nf_queue *q)
+{
+    bool kick = false;
+    xf_irqflags_t fl = xf_plat_irq_save();
+
+    if (q->unpushed && !q->send_busy) {
+        q->unpushed = false;
+        kick = xf_front_ring_push(&q->tx);
+    }
+    xf_plat_irq_restore(fl);
+    if (kick)
+        xf_netfront__notify(q, false);
+}
+
 void xf_netfront__tx_gc(struct nf_queue *q)
 {
     struct xf_netfront *nf = q->nf;
@@ -396,6 +469,7 @@ void xf_netfront__tx_gc(struct nf_queue *q)
             xf_netfront__tx_fail_all(q, nf->broken);
             continue;
         }
+        push_pending(q);
         tx_reap(q);
         if (nf->broken) {
             xf_netfront__tx_fail_all(q, nf->broken);
@@ -451,28 +525,31 @@ static unsigned int zc_pieces(const struct xf_netfront_tx *pkt, struct piece *pc
     return n;
 }
 
+/* Copy the fragments into the slots' pages, filling each page before the
+ * next: slots was computed from the total length, so k stays below it. */
 static void copy_packet(struct nf_queue *q, const struct xf_netfront_tx *pkt, const int32_t *ids,
                         unsigned int slots)
 {
-    unsigned int f = 0;
-    uint32_t foff = 0;
+    unsigned int k = 0;
+    unsigned char *dst = q->pool[ids[0]];
+    uint32_t pos = 0;
 
-    for (unsigned int k = 0; k < slots; k++) {
-        unsigned char *dst = q->pool[ids[k]];
-        uint32_t room = XF_PAGE_SIZE, pos = 0;
+    for (unsigned int f = 0; f < pkt->nfrags; f++) {
+        const unsigned char *p = pkt->frags[f].data;
+        uint32_t len = pkt->frags[f].len;
 
-        while (room > 0 && f < pkt->nfrags) {
-            uint32_t c = pkt->frags[f].len - foff;
+        while (len > 0) {
+            uint32_t c = XF_PAGE_SIZE - pos;
 
-            if (c > room)
-                c = room;
-            memcpy(dst + pos, (const unsigned char *)pkt->frags[f].data + foff, c);
+            if (c > len)
+                c = len;
+            memcpy(dst + pos, p, c);
+            p += c;
+            len -= c;
             pos += c;
-            room -= c;
-            foff += c;
-            if (foff == pkt->frags[f].len) {
-                f++;
-                foff = 0;
+            if (pos == XF_PAGE_SIZE && k + 1 < slots) {
+                dst = q->pool[ids[++k]];
+                pos = 0;
             }
         }
     }
@@ -510,9 +587,12 @@ static int reserve(struct nf_queue *q, unsigned int slots, unsigned int extras, 
     return 0;
 }
 
-/* Write the requests, publish and push. */
+/* Write the requests, publish and push (unless more follow: then only
+ * produce them); the send is over (send_busy cleared in the same critical
+ * section, one section fewer per packet). */
 static void post(struct nf_queue *q, const netif_tx_request_t *reqs, unsigned int slots,
-                 const netif_extra_info_t *ex, unsigned int extras, const int32_t *ids)
+                 const netif_extra_info_t *ex, unsigned int extras, const int32_t *ids,
+                 bool more)
 {
     xf_irqflags_t fl;
     bool kick;
@@ -533,7 +613,11 @@ static void post(struct nf_queue *q, const netif_tx_request_t *reqs, unsigned in
         (void)xf_idtable_publish(&q->ids, (uint32_t)ids[k]);
     q->extras_out += extras;
     xf_front_ring_produce(&q->tx, i);
-    kick = xf_front_ring_push(&q->tx);
+    /* The push's full barrier drains the store buffer, which still holds
+     * the copy's stores: once per batch rather than per packet. */
+    q->unpushed = more;
+    kick = !more && xf_front_ring_push(&q->tx);
+    q->send_busy = false;
     xf_plat_irq_restore(fl);
     if (kick)
         xf_netfront__notify(q, false);
@@ -619,7 +703,7 @@ int xf_netfront_send(struct xf_netfront *nf, unsigned int qi, const struct xf_ne
     q->pkts[pi].len = len;
     q->pkts[pi].left = (uint16_t)slots;
     q->pkts[pi].status = 0;
-    q->pkts[pi].mcast = false;
+    q->pkts[pi].mcast = NF_MCAST_NONE;
     q->pkts[pi].used = true;
     if (!zc)
         copy_packet(q, pkt, ids, slots);
@@ -660,10 +744,7 @@ int xf_netfront_send(struct xf_netfront *nf, unsigned int qi, const struct xf_ne
         ex.u.gso.size = pkt->gso_size;
         reqs[0].flags |= NETTXF_extra_info;
     }
-    post(q, reqs, slots, &ex, extras, ids);
-    fl = xf_plat_irq_save();
-    q->send_busy = false;
-    xf_plat_irq_restore(fl);
+    post(q, reqs, slots, &ex, extras, ids, (pkt->flags & XF_NETFRONT_TX_MORE) != 0);
     return 0;
 }
 
@@ -680,9 +761,12 @@ int xf_netfront_mcast(struct xf_netfront *nf, const uint8_t mac[6], bool add, vo
     rc = check_queue(nf, 0, &q);
     if (rc < 0)
         return rc;
-    if (mac == NULL)
+    /* Only group addresses belong in the filter (netback would take any). */
+    if (mac == NULL || !(mac[0] & 1u))
         return -XF_EINVAL;
-    if (!nf->info.dynamic_mcast)
+    /* The list can be amended with feature-multicast-control alone: the
+     * dynamic feature is about changing request-multicast-control. */
+    if (!nf->info.mcast_control)
         return -XF_EOPNOTSUPP;
     fl = xf_plat_irq_save();
     if (q->send_busy) {
@@ -701,12 +785,13 @@ int xf_netfront_mcast(struct xf_netfront *nf, const uint8_t mac[6], bool add, vo
     q->pkts[pi].len = 0;
     q->pkts[pi].left = 1;
     q->pkts[pi].status = 0;
-    q->pkts[pi].mcast = true;
+    q->pkts[pi].mcast = add ? NF_MCAST_ADD : NF_MCAST_DEL;
     q->pkts[pi].used = true;
     q->slot[id].pkt = pi;
     q->slot[id].zc = false;
     q->slot[id].zc_live = false;
-    /* A control request: no data (netback reads only its id and extras). */
+    /* A control request: no data and no more_data (netback answers it at
+     * once and takes no further slot; it reads only the id and extras). */
     memset(&req, 0, sizeof(req));
     req.gref = q->pool_ref[id];
     req.id = (uint16_t)id;
@@ -714,9 +799,6 @@ int xf_netfront_mcast(struct xf_netfront *nf, const uint8_t mac[6], bool add, vo
     memset(&ex, 0, sizeof(ex));
     ex.type = add ? XEN_NETIF_EXTRA_TYPE_MCAST_ADD : XEN_NETIF_EXTRA_TYPE_MCAST_DEL;
     memcpy(ex.u.mcast.addr, mac, 6);
-    post(q, &req, 1, &ex, 1, &id);
-    fl = xf_plat_irq_save();
-    q->send_busy = false;
-    xf_plat_irq_restore(fl);
+    post(q, &req, 1, &ex, 1, &id, false);
     return 0;
 }

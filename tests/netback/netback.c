@@ -92,8 +92,14 @@ struct xf_netback {
     bool stall, silent;
     grant_handle_t stray[64];          /* answered while still mapped (N6) */
     unsigned nstray;
+    /* The multicast filter (xenvif's fe_mcast_addr): per vif, duplicates
+     * allowed as in Linux (each add is an entry, a del removes one), freed
+     * at disconnect. mcast_ctrl is request-multicast-control as sampled at
+     * connect, and again on every change when dynamic. */
     uint8_t mcast[XF_NETBACK_MCAST_MAX][6];
     unsigned nmcast;
+    bool mcast_ctrl;
+    uint64_t mcast_sampled;            /* when request-multicast-control was read */
 };
 
 /* ------------------------------------------------------------------------
@@ -202,6 +208,9 @@ static void disconnect_locked(struct xf_netback *be)
     for (unsigned i = 0; i < XF_NETBACK_MAX_QUEUES; i++)
         unmap_queue(be, &be->q[i]);
     be->connected = false;
+    /* xenvif_disconnect_data() -> xenvif_mcast_addr_list_free(). */
+    be->nmcast = 0;
+    be->mcast_ctrl = false;
 }
 
 static int connect_queue(struct xf_netback *be, unsigned i, const char *dir)
@@ -277,6 +286,9 @@ static void connect_locked(struct xf_netback *be)
     for (unsigned k = 0; k < NR_FE_KEYS; k++)
         be->fe_keys[k] = xs_uint(be, be->fe, fe_key_names[k]);
     be->split = false;
+    /* read_xenbus_vif_flags(): !!xenbus_read_unsigned(..., 0), so absent or
+     * garbage is off and any other number on. */
+    be->mcast_ctrl = !be->cfg.no_mcast && be->fe_keys[8] > 0;
     nq = be->fe_keys[7];
     if (nq < 0) {
         nq = 1;
@@ -423,13 +435,19 @@ static int tx_packet(struct xf_netback *be, struct nbq *q, unsigned qi, unsigned
                 break;
         }
     }
+    /* xenvif_tx_build_gops(): a request carrying an MCAST extra is a
+     * control request: answered at once (OKAY, or ERROR when the filter
+     * holds XEN_NETBK_MCAST_MAX entries: -ENOSPC in xenvif_mcast_add),
+     * its data fields never looked at, no further slots consumed. */
     if (extras[XEN_NETIF_EXTRA_TYPE_MCAST_ADD - 1].type) {
         int16_t stt = NETIF_RSP_OKAY;
 
-        if (be->nmcast >= XF_NETBACK_MCAST_MAX)
+        if (be->nmcast >= XF_NETBACK_MCAST_MAX) {
             stt = NETIF_RSP_ERROR;
-        else
+            q->st.mcast_refused++;
+        } else {
             memcpy(be->mcast[be->nmcast++], extras[XEN_NETIF_EXTRA_TYPE_MCAST_ADD - 1].u.mcast.addr, 6);
+        }
         q->st.mcast_add++;
         tx_respond(be, q, qi, first.id, stt, nextra, 0);
         return (int)j;
@@ -501,6 +519,14 @@ static int tx_packet(struct xf_netback *be, struct nbq *q, unsigned qi, unsigned
         for (unsigned s = j; s < k; s++)
             tx_respond(be, q, qi, q->reqs[s].id, NETIF_RSP_ERROR, 0, 1 + s - j);
         q->st.tx_dropped++;
+        return (int)k;
+    }
+    if (be->cfg.tx_discard) {
+        tx_respond(be, q, qi, first.id, NETIF_RSP_OKAY, nextra, 0);
+        for (unsigned s = j; s < k; s++)
+            tx_respond(be, q, qi, q->reqs[s].id, NETIF_RSP_OKAY, 0, 1 + s - j);
+        q->st.tx_packets++;
+        q->st.tx_bytes += first.size;
         return (int)k;
     }
     /* Data: the head copied, the rest mapped. */
@@ -764,6 +790,15 @@ static void control_step(struct xf_netback *be)
     int mine = own_state(be);
 
     be->fe_state = fst;
+    /* feature-dynamic-multicast-control: Linux watches the front end's
+     * request-multicast-control and re-samples it (xen_mcast_ctrl_changed);
+     * the simulation polls it here. A static back end keeps its sample. */
+    if (be->connected && !be->cfg.no_mcast && !be->cfg.static_mcast &&
+        xf_plat_now_ns() - be->mcast_sampled > 1000000ull) {
+        /* (at most once a millisecond: the data loop comes here per batch) */
+        be->mcast_sampled = xf_plat_now_ns();
+        be->mcast_ctrl = xs_uint(be, be->fe, "request-multicast-control") > 0;
+    }
     if (fst == XenbusStateConnected && !be->connected && be->fatal[0] == '\0' &&
         (mine == XenbusStateInitWait || mine == XenbusStateConnected))
         connect_locked(be);
@@ -896,7 +931,8 @@ struct xf_netback *xf_netback_create(struct xf_sim *sim, struct xf_xsd *xsd, dom
     xs_write(be, be->be, "feature-rx-flip", "0");
     if (!be->cfg.no_mcast) {
         xs_write(be, be->be, "feature-multicast-control", "1");
-        xs_write(be, be->be, "feature-dynamic-multicast-control", "1");
+        if (!be->cfg.static_mcast)
+            xs_write(be, be->be, "feature-dynamic-multicast-control", "1");
     }
     if (be->cfg.rx_notify_key)
         xs_write(be, be->be, "feature-rx-notify", "1");
@@ -1180,6 +1216,22 @@ unsigned xf_netback_tx_queued(struct xf_netback *be)
     return n;
 }
 
+/* xenvif_start_xmit(): with multicast control on, a multicast frame
+ * (PACKET_MULTICAST: the group bit set, not broadcast) passes only if its
+ * destination is in the filter. Under the lock. */
+static bool mcast_pass(const struct xf_netback *be, const void *data, uint32_t len)
+{
+    static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    const uint8_t *dst = data;
+
+    if (len < 6 || !(dst[0] & 1u) || memcmp(dst, bcast, 6) == 0)
+        return true;
+    for (unsigned m = 0; m < be->nmcast; m++)
+        if (memcmp(be->mcast[m], dst, 6) == 0)
+            return true;
+    return false;
+}
+
 int xf_netback_rx_inject(struct xf_netback *be, unsigned queue, const void *data, uint32_t len,
                          uint16_t flags, uint8_t gso_type, uint16_t gso_size)
 {
@@ -1190,6 +1242,11 @@ int xf_netback_rx_inject(struct xf_netback *be, unsigned queue, const void *data
         return -1;
     pthread_mutex_lock(&be->lock);
     q = &be->q[queue];
+    if (be->mcast_ctrl && !mcast_pass(be, data, len)) {
+        q->st.rx_mcast_dropped++;
+        pthread_mutex_unlock(&be->lock);
+        return -2;
+    }
     if (q->rx_count >= RXQ_MAX) {
         q->st.rx_dropped++;
         pthread_mutex_unlock(&be->lock);
@@ -1251,6 +1308,27 @@ void xf_netback_stats(struct xf_netback *be, unsigned queue, struct xf_netback_s
     pthread_mutex_lock(&be->lock);
     *st = be->q[queue < XF_NETBACK_MAX_QUEUES ? queue : 0].st;
     pthread_mutex_unlock(&be->lock);
+}
+
+bool xf_netback_mcast_filtering(struct xf_netback *be)
+{
+    bool on;
+
+    pthread_mutex_lock(&be->lock);
+    on = be->mcast_ctrl;
+    pthread_mutex_unlock(&be->lock);
+    return on;
+}
+
+unsigned xf_netback_mcast_has(struct xf_netback *be, const uint8_t mac[6])
+{
+    unsigned n = 0;
+
+    pthread_mutex_lock(&be->lock);
+    for (unsigned m = 0; m < be->nmcast; m++)
+        n += memcmp(be->mcast[m], mac, 6) == 0;
+    pthread_mutex_unlock(&be->lock);
+    return n;
 }
 
 unsigned xf_netback_mcast_count(struct xf_netback *be)

@@ -27,6 +27,14 @@
  *    once), or keeps them (returns true) and gives each back later with
  *    xf_netfront_rx_return().
  *
+ * Not implemented: the control ring (hash, mapping) and the receive
+ * headroom of Linux's xdp-headroom / feature-xdp-headroom keys. The latter
+ * is absent from the Xen 4.17 netif.h this project takes every ABI value
+ * from (no XEN_NETIF_EXTRA_TYPE_XDP, no u.xdp, no
+ * XEN_NETIF_MAX_XDP_HEADROOM), and defining them here would break that
+ * rule. Without our xdp-headroom key Linux netback uses no headroom; an rx
+ * extra of that type from a back end is dropped as a bad extra.
+ *
  * MTU policy. Linux's netfront ignores the `mtu` key; this library reads
  * the frontend's `mtu` (what libxl and the hotplug script write) and
  * reports it in xf_netfront_info() when it is a number within 68..65535
@@ -57,10 +65,12 @@
  * as spurious; after storm_threshold in a row the channel is masked until
  * the next xf_netfront_poll() (call it from a timer, e.g. every 10-100 ms;
  * it also reaps completions a back end forgot to signal). Each handler
- * call handles at most 4 x budget rx and 8 x budget tx responses; what a
- * fast back end adds beyond that is left for its next push's event (the
- * response event index is moved past what it has produced) or the next
- * poll, and counted in budget_spent.
+ * call handles at most 4 x budget rx and 8 x budget tx responses; with
+ * more left it raises its own port (xf_evtchn_raise()), so it runs again
+ * at the next dispatch rather than wait for a push the back end may never
+ * make (with every rx buffer answered it waits for our refill), and counts
+ * budget_spent. Such an event can find its work done by then and count as
+ * spurious; a run of storm_threshold of them cannot come from it alone.
  *
  * Concurrency: the one rule of <xenfront/platform.h>. The event handlers
  * (installed on the library's ports) run tx completion, rx and refill;
@@ -112,6 +122,13 @@ struct xf_netfront;
 #define XF_NETFRONT_TX_CSUM_BLANK     0x1u  /* checksum to be filled in (NETTXF_csum_blank) */
 #define XF_NETFRONT_TX_DATA_VALIDATED 0x2u  /* checksum known good (NETTXF_data_validated) */
 #define XF_NETFRONT_TX_ZEROCOPY       0x4u  /* grant the caller's pages, do not copy */
+/* More packets follow at once on this queue: the requests are written but
+ * not yet made visible to the back end (no barrier, no notification) until
+ * a send on the queue without this flag, the next xf_netfront_poll() or
+ * event handler run, or a send refused with -XF_EAGAIN. Batching saves a
+ * full memory barrier per packet; a batch left open waits for the next
+ * poll, so end each with a send without the flag. */
+#define XF_NETFRONT_TX_MORE           0x8u
 
 /* GSO types (XEN_NETIF_GSO_TYPE_*). */
 #define XF_NETFRONT_GSO_NONE  0u
@@ -193,6 +210,11 @@ struct xf_netfront_config {
     bool no_csum_offload;             /* write feature-no-csum-offload = 1: dom0 fills
                                          rx checksums (for stacks that cannot)          */
     bool no_rx_notify;                /* do not write feature-rx-notify                 */
+    bool mcast_filter;                /* write request-multicast-control = 1 when the back
+                                         end offers feature-multicast-control: it then
+                                         drops multicast frames (not broadcast) whose
+                                         destination the caller did not add with
+                                         xf_netfront_mcast(). Off: it floods them all */
     bool tx_event_final;              /* tx completion event after every response
                                          (rsp_event = cons + 1, Linux 6.1) instead of
                                          half-way through what is outstanding           */
@@ -218,7 +240,11 @@ struct xf_netfront_info {
     unsigned int nr_queues;
     bool split;                       /* two event channels per queue */
     bool sg, gso_tcpv4, gso_tcpv6, ipv6_csum, csum_offload, rx_notify;
-    bool backend_rx_notify, mcast_control, dynamic_mcast;
+    bool backend_rx_notify;
+    bool mcast_control;               /* feature-multicast-control offered            */
+    bool dynamic_mcast;               /* and feature-dynamic-multicast-control        */
+    bool mcast_filter;                /* request-multicast-control is 1 (see
+                                         xf_netfront_mcast_filter())                    */
 };
 
 /* Per-queue counters. Read with xf_netfront_stats(); any context. */
@@ -243,6 +269,8 @@ struct xf_netfront_stats {
     uint64_t spurious;                /* events that brought nothing               */
     uint64_t throttled;               /* times a channel was masked for a storm    */
     uint64_t budget_spent;            /* calls that left responses for later       */
+    uint64_t mcast_requests;          /* multicast add/del requests completed      */
+    uint64_t mcast_refused;           /* of them, with a status other than 0       */
 };
 
 /* ------------------------------------------------------------------------
@@ -335,7 +363,9 @@ int xf_netfront_ports(const struct xf_netfront *nf, unsigned int q, evtchn_port_
  * Send one packet on queue q (the caller picks the queue, e.g. by flow
  * hash). Copy mode copies it now; zero-copy grants its pages. The packet
  * then completes exactly once through tx_done (from a handler, poll, or a
- * later send). Context: any, including callbacks.
+ * later send). With XF_NETFRONT_TX_MORE the back end sees it only with the
+ * batch's last send (or the next poll or handler run; a refused send also
+ * pushes what is pending). Context: any, including callbacks.
  * Returns 0; -XF_EAGAIN (no room on the ring now: tx_space will fire);
  * -XF_EINVAL (no fragments, a NULL fragment, too many, a frame shorter
  * than 14 or longer than 65535 bytes, gso_size 0 with a GSO type, bad q);
@@ -368,13 +398,49 @@ int xf_netfront_rx_return(struct xf_netfront *nf, uint32_t buf);
  */
 int xf_netfront_poll(struct xf_netfront *nf);
 
+/* ------------------------------------------------------------------------
+ * Multicast control (netif.h feature-multicast-control and
+ * feature-dynamic-multicast-control, as Linux 6.1 netback does them). The
+ * filter is the back end's, one per vif: a list the front end amends with
+ * dummy tx requests carrying an XEN_NETIF_EXTRA_TYPE_MCAST_ADD/_DEL extra.
+ * It is applied to frames towards the guest only while
+ * request-multicast-control is 1: then a multicast destination that is
+ * not broadcast and not in the list is dropped in the back end. Linux
+ * holds at most 64 entries (XEN_NETBK_MCAST_MAX), keeps duplicates (each
+ * add is an entry, each delete removes one), and frees the list when the
+ * vif disconnects: after a reconnect the caller adds its groups again.
+ * With the static feature alone the back end samples
+ * request-multicast-control once, at connect (config.mcast_filter); with
+ * the dynamic one it follows every change (xf_netfront_mcast_filter()).
+ */
+
 /*
- * Multicast filter (feature-dynamic-multicast-control): ask the back end
- * to add or remove a MAC on queue 0's tx ring. The request completes
- * through tx_done with cookie. Context: any. Returns as xf_netfront_send,
- * and -XF_EOPNOTSUPP if the back end offers no dynamic multicast control.
+ * Add (add true) or delete a multicast MAC in the back end's filter: one
+ * control request on queue 0's tx ring (a request slot and an extra slot,
+ * no data), completed through tx_done with cookie. Its status: 0 (the back
+ * end took it; a delete of an address not in the list is also 0), or for
+ * an add -XF_ENOSPC (the back end answered ERROR: Linux does only when its
+ * filter is full or out of memory), -XF_EIO (any other error answer),
+ * -XF_EPROTO / -XF_ENOTCONN as for packets. The request is counted in
+ * mcast_requests, not as a packet. mac is copied.
+ * Context: any, including callbacks. Returns 0, or as xf_netfront_send
+ * (-XF_EAGAIN with tx_space, -XF_EBUSY, -XF_ENOTCONN, -XF_EPROTO), and
+ * -XF_EINVAL (mac NULL, or not a group address: bit 0 of mac[0] clear),
+ * -XF_EOPNOTSUPP (the back end offers no feature-multicast-control).
  */
 int xf_netfront_mcast(struct xf_netfront *nf, const uint8_t mac[6], bool add, void *cookie);
+
+/*
+ * Turn the back end's filtering on or off now (request-multicast-control),
+ * and for later connections. Returns 0 at once if it is already so.
+ * Context: not from an event handler nor a callback (a xenstore write).
+ * Returns 0; -XF_EOPNOTSUPP (no feature-multicast-control, or a change
+ * with only the static feature: that back end ignores it until the next
+ * connection; set config.mcast_filter before connecting instead);
+ * -XF_ENOTCONN; -XF_EPROTO (broken); -XF_EINVAL (nf NULL); or a xenstore
+ * error (nothing changed).
+ */
+int xf_netfront_mcast_filter(struct xf_netfront *nf, bool on, uint64_t deadline_ns);
 
 #ifdef __cplusplus
 }

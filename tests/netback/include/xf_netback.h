@@ -21,7 +21,9 @@
  *    add up), the first copy_len (128) bytes grant-copied, the rest
  *    grant-mapped; mapped slots can be answered late and out of order
  *    (hold_mapped), as netback answers them when dom0 frees the skb;
- *    extras answered with NETIF_RSP_NULL; multicast extras update a filter;
+ *    extras answered with NETIF_RSP_NULL; multicast extras update a filter
+ *    (64 entries, then ERROR) that drops unlisted multicast frames towards
+ *    the guest when it asked for request-multicast-control;
  *  - receive (dom0 -> guest): packets injected by the test are grant-copied
  *    into the guest's posted pages, one page per data slot (offset rx_offset
  *    for a one-slot packet, 2 like QEMU if asked), GSO extra after the first
@@ -76,6 +78,9 @@ struct xf_netback_config {
     bool no_max_queues_key;       /* do not write multi-queue-max-queues */
     bool no_sg, no_gso_tcpv4, no_gso_tcpv6, no_ipv6_csum, no_rx_copy, no_split;
     bool no_mcast;                /* no feature-(dynamic-)multicast-control */
+    bool static_mcast;            /* feature-multicast-control only (no -dynamic-): the
+                                     front end's request-multicast-control is sampled at
+                                     connect and later changes are ignored */
     bool rx_notify_key;           /* also write feature-rx-notify = 1 */
     bool auto_data;               /* serve data from the control thread */
     bool hold_mapped;             /* answer mapped tx slots only on xf_netback_tx_release() */
@@ -86,6 +91,9 @@ struct xf_netback_config {
     unsigned rx_offset;           /* data offset of one-slot rx packets (QEMU: 2) */
     unsigned keep_max;            /* received tx packets kept; 0 -> 4096 */
     bool no_keep;                 /* count received packets, keep none (benchmarks) */
+    bool tx_discard;              /* benchmarks only, unlike netback: check and answer tx
+                                     packets OKAY without reading their data (isolates the
+                                     front end's cost: its pages stay in its own cache) */
 };
 
 /* A packet the guest sent, as netback assembled it. */
@@ -107,7 +115,9 @@ struct xf_netback_stats {
     uint64_t rx_stalls;                      /* rx_process found too few slots */
     uint64_t events_tx, events_rx;           /* notifications received (per channel) */
     uint64_t notify_tx, notify_rx;           /* notifications sent */
-    uint64_t mcast_add, mcast_del;
+    uint64_t mcast_add, mcast_del;           /* MCAST_ADD / _DEL requests answered */
+    uint64_t mcast_refused;                  /* adds answered ERROR: filter full */
+    uint64_t rx_mcast_dropped;               /* injected frames the filter dropped */
 };
 
 /*
@@ -173,7 +183,10 @@ void xf_netback_pkt_free(struct xf_netback_pkt *pkt);
 unsigned xf_netback_tx_queued(struct xf_netback *be);
 
 /* Queue a packet for the guest on queue (copied). flags NETRXF_csum_blank /
- * data_validated; gso_type 0 for none. 0, or -1 if too big (> 65535). */
+ * data_validated; gso_type 0 for none. 0, -1 if too big (> 65535) or the
+ * queue is full, -2 if the multicast filter dropped it (as
+ * xenvif_start_xmit: multicast control on, a multicast destination that is
+ * neither broadcast nor in the filter). */
 int xf_netback_rx_inject(struct xf_netback *be, unsigned queue, const void *data, uint32_t len,
                          uint16_t flags, uint8_t gso_type, uint16_t gso_size);
 unsigned xf_netback_rx_queued(struct xf_netback *be, unsigned queue);
@@ -185,8 +198,14 @@ void xf_netback_rx_source(struct xf_netback *be, unsigned queue, uint32_t len, u
 
 void xf_netback_stats(struct xf_netback *be, unsigned queue, struct xf_netback_stats *st);
 
-/* Multicast filter entries added by the front end. */
+/* Multicast control (netback.c xenvif_mcast_*): entries in the filter
+ * (duplicates count, as in Linux: at most XF_NETBACK_MCAST_MAX; the list is
+ * freed at disconnect), how many equal mac, and whether the filter is
+ * applied (request-multicast-control as sampled: at connect, and on every
+ * change unless static_mcast). */
 unsigned xf_netback_mcast_count(struct xf_netback *be);
+unsigned xf_netback_mcast_has(struct xf_netback *be, const uint8_t mac[6]);
+bool xf_netback_mcast_filtering(struct xf_netback *be);
 
 /* ------------------------------------------------------------------------
  * Hostile controls.
