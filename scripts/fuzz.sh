@@ -3,7 +3,8 @@
 #
 # TARGET is one of tests/fuzz/meson.build's targets (fuzz_ring,
 # fuzz_xenbus_stream, fuzz_xenbus_ring, fuzz_xenbus_dev, fuzz_console,
-# fuzz_gnttab; `scripts/fuzz.sh list` lists what the build has). Builds them
+# fuzz_gnttab, fuzz_evtchn, fuzz_netfront, fuzz_blkfront;
+# `scripts/fuzz.sh list` lists what the build has). Builds them
 # with clang in build/fuzz (override: XF_FUZZ_BUILD=DIR), starts from the
 # seed corpus tests/fuzz/corpus/TARGET plus what earlier runs found
 # (build/fuzz-corpus/TARGET, kept between runs), uses the target's

@@ -12,11 +12,18 @@
  *    (id, operation, status), then a response producer that may be bogus;
  *  - polls and events;
  *  - disconnect and reconnect (what is unacknowledged kept, re-split with
- *    other limits, reissued).
+ *    other limits, reissued);
+ *  - the back end pinning and unpinning grant entries (a page it still
+ *    maps when its request completes or the queue goes away);
+ *  - hypercall and allocation failures (fz_fault_plan: pages, grant-table
+ *    growth, event channels) from any point on, once or for good, which
+ *    the pools' set-up on reconnect and the notifications meet.
  * Checked: no crash or sanitizer report; every I/O's callback runs exactly
  * once (never for one still owned by the library); pending counts match;
- * a broken device has completed everything and accepts nothing; at the
- * end every page and grant is given back.
+ * a broken device has completed everything and accepts nothing; a failed
+ * set-up of the pools returns a negative errno and leaves no page, grant
+ * or reference behind, and the same set-up works once Xen does; at the
+ * end every page and grant is given back (a pinned page once unpinned).
  */
 #include "fz.h"
 
@@ -41,6 +48,42 @@ static struct xf_blkfront_iov iovs[NIO][3];
 static uint8_t state[NIO];        /* 0 free, 1 submitted, 2 done */
 static unsigned submitted_live;
 static uint8_t *bufs;
+#define GFRAMES 16u
+static grant_entry_v1_t *gframes[GFRAMES];
+
+static void physmap_hook(void *va, unsigned int space, xen_ulong_t idx)
+{
+    if (space == XENMAPSPACE_grant_table && idx < GFRAMES)
+        gframes[idx] = va;
+}
+
+/* The back end pins (maps) or lets go of a live grant of ours. */
+static void pin_grant(void)
+{
+    uint32_t start = fz_u16(), n = GFRAMES * XF_GNTTAB_REFS_PER_FRAME;
+    uint16_t bit = fz_bool() ? GTF_reading : GTF_writing;
+
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t ref = (start + k) % n;
+        grant_entry_v1_t *f = gframes[ref / XF_GNTTAB_REFS_PER_FRAME];
+
+        if (ref < GNTTAB_NR_RESERVED_ENTRIES || f == NULL)
+            continue;
+        if (f[ref % XF_GNTTAB_REFS_PER_FRAME].flags & GTF_permit_access) {
+            __atomic_fetch_xor(&f[ref % XF_GNTTAB_REFS_PER_FRAME].flags, bit, __ATOMIC_SEQ_CST);
+            return;
+        }
+    }
+}
+
+static void unpin_all(void)
+{
+    for (unsigned f = 0; f < GFRAMES; f++)
+        if (gframes[f] != NULL)
+            for (unsigned i = 0; i < XF_GNTTAB_REFS_PER_FRAME; i++)
+                __atomic_and_fetch(&gframes[f][i].flags, (uint16_t)~(GTF_reading | GTF_writing),
+                                   __ATOMIC_SEQ_CST);
+}
 
 static void on_done(struct xf_blkfront *b, struct xf_blkfront_io *io, int status, void *arg)
 {
@@ -57,6 +100,9 @@ static void on_done(struct xf_blkfront *b, struct xf_blkfront_io *io, int status
 static void ring_up(void)
 {
     struct bf_queue *q = &bf->q[0];
+    struct xf_gnttab_stats before, after;
+    long pages_before = fz_pages_live;
+    unsigned long faults = fz_faults;
     int rc;
 
     rc = xf_front_ring_init(&q->ring, ring_mem, (size_t)ring_pages * XF_PAGE_SIZE,
@@ -70,7 +116,26 @@ static void ring_up(void)
     bf->info.barrier = fz_bool();
     bf->info.discard = fz_bool();
     bf->info.discard_secure = fz_bool();
+    xf_gnttab_get_stats(gt, &before);
     rc = xf_blkfront__queue_tables(bf, q);
+    if (rc < 0) {
+        /* Only a refusal makes it fail, and it leaves nothing behind. */
+        xf_gnttab_get_stats(gt, &after);
+        FZ_CHECK(fz_faults != faults && (rc == -XF_ENOMEM || rc == -XF_ENOSPC ||
+                                         fz_is_xen_error(rc)),
+                 "tables failed: %d (faults %lu)", rc, fz_faults - faults);
+        FZ_CHECK(fz_pages_live == pages_before, "failed tables left %ld pages",
+                 fz_pages_live - pages_before);
+        FZ_CHECK(after.granted_refs == before.granted_refs &&
+                 after.reserved_refs == before.reserved_refs,
+                 "failed tables left grants: granted %u -> %u, reserved %u -> %u",
+                 before.granted_refs, after.granted_refs, before.reserved_refs,
+                 after.reserved_refs);
+        FZ_CHECK(q->tbl == NULL && q->npages == 0 && q->nzfree == 0, "failed tables kept state");
+        /* Xen recovers: the same set-up works. */
+        fz_fault_countdown = -1;
+        rc = xf_blkfront__queue_tables(bf, q);
+    }
     FZ_CHECK(rc == 0, "tables %d", rc);
     q->up = true;
     bf->nq = 1;
@@ -217,7 +282,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&gcfg, 0, sizeof(gcfg));
     gcfg.no_foreign_range = true;
     fz_gnt_nr_frames = 1;
-    fz_gnt_max_frames = 16;
+    fz_gnt_max_frames = GFRAMES;
+    memset(gframes, 0, sizeof(gframes));
+    fz_physmap_hook = physmap_hook;
     rc = xf_gnttab_create(&gt, &gcfg);
     FZ_CHECK(rc == 0, "gnttab: %d", rc);
 
@@ -244,7 +311,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ring_up();
 
     for (unsigned steps = 0; steps < 2000 && !fz_eof(); steps++) {
-        switch (fz_u8() % 8) {
+        uint8_t op = fz_u8();
+
+        /* Ops 0xf0.. (others as before, so older inputs keep their
+         * meaning): the back end pins a page, or Xen starts refusing. */
+        if (op >= 0xf8) {
+            fz_fault_plan(FZ_FAULT_ALL);
+            check();
+            continue;
+        }
+        if (op >= 0xf0) {
+            pin_grant();
+            check();
+            continue;
+        }
+        switch (op % 8) {
         case 0: case 1: case 2:
             submit();
             break;
@@ -267,6 +348,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* Close: everything left fails once, everything is given back. */
+    fz_fault_countdown = -1;
     {
         struct xf_blkfront_io *done = NULL;
 
@@ -277,6 +359,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(xf_blkfront_pending(bf) == 0, "pending at close");
         xf_blkfront__queue_release(bf, &bf->q[0]);
     }
+    /* The back end lets go of everything: the deferred pages come back. */
+    unpin_all();
     (void)xf_gnttab_reclaim(gt);
     {
         struct xf_gnttab_stats st;
@@ -293,6 +377,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = xf_gnttab_destroy(gt);
     FZ_CHECK(rc == 0, "gnttab destroy %d", rc);
     xf_evtchn_destroy(ec);
+    fz_physmap_hook = NULL;
     FZ_CHECK(fz_pages_live == pages_start, "pages: %ld live, %ld at the start", fz_pages_live,
              pages_start);
     return 0;

@@ -149,7 +149,16 @@ static void check_logs(void)
 
 static void peer_action(void)
 {
-    switch (fz_u8() % 8) {
+    uint8_t op = fz_u8();
+
+    /* 0xf8..: Xen starts refusing event-channel ops (the console's
+     * notifications, an unmask): output and input still follow the
+     * model; only the back end's wake-ups are lost. */
+    if (op >= 0xf8) {
+        fz_fault_plan(FZ_FAULT_EVT);
+        return;
+    }
+    switch (op % 8) {
     case 0: case 1: { /* input: bytes, then in_prod */
         uint32_t n = fz_u8() % 64;
         XENCONS_RING_IDX p = intf->in_prod;
@@ -424,8 +433,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         peer_sync();
     }
     fz_set_wait_hook(NULL, NULL);
+    fz_fault_countdown = -1;
     xf_console_destroy(con);
     con = NULL;
+    /* Created again with Xen refusing one of its event-channel ops (which
+     * from the input's size, so no byte changes meaning): a negative errno
+     * and the port not owned, or a working console. */
+    {
+        unsigned bound = xf_evtchn_nr_bound(ec);
+
+        memset(intf, 0, XF_PAGE_SIZE);
+        fz_fault_classes = FZ_FAULT_EVT;
+        fz_fault_countdown = (long)(size % 3);
+        fz_fault_repeat = -1;
+        fz_fault_errno = size % 2 ? -XF_EINVAL : 0;
+        rc = xf_console_create(&con, ec, intf, PORT, NULL);
+        fz_fault_countdown = -1;
+        if (rc == 0) {
+            xf_console_destroy(con);
+        } else {
+            FZ_CHECK(con == NULL && fz_is_xen_error(rc), "create with Xen refusing: %d", rc);
+            FZ_CHECK(xf_evtchn_nr_bound(ec) == bound, "failed create kept the port");
+        }
+        con = NULL;
+    }
 out:
     xf_evtchn_destroy(ec);
     ec = NULL;

@@ -20,7 +20,12 @@
  *  - nothing in the table changes but the entries of the call's reference
  *    (or, for reclaim, the deferred ones), and the critical section
  *    (xf_plat_irq_save/restore) is balanced after every call;
- *  - the statistics agree with the model.
+ *  - the statistics agree with the model;
+ *  - with hypercall failures injected at any point (fz_fault_plan: page
+ *    allocation, physmap, grant-table queries, in creation and in growth,
+ *    once or from then on), a failing call returns a negative errno (the
+ *    one Xen gave, or -XF_ENOSPC/-XF_ENOMEM), leaves the statistics and
+ *    the table as they were, and the context keeps working once Xen does.
  */
 #include "fz.h"
 
@@ -148,12 +153,24 @@ static void check_stats(void)
     FZ_CHECK(xf_gnttab_deferred_count(gt) == de, "deferred_count");
 }
 
+static bool failure_ok(int rc)
+{
+    return rc == -XF_ENOSPC || rc == -XF_ENOMEM || (fz_faults != 0 && fz_is_xen_error(rc));
+}
+
 static void step(void)
 {
     grant_ref_t ref;
     int r, rc;
+    uint8_t op = fz_u8();
 
-    switch (fz_u8() % 12) {
+    if (op >= 0xf4) {
+        /* Xen (or the allocator) starts refusing: the table's growth
+         * (alloc of refs, grow) meets it. */
+        fz_fault_plan(FZ_FAULT_MEM | FZ_FAULT_GNT);
+        return;
+    }
+    switch (op % 12) {
     case 0: case 1: { /* grant */
         domid_t dom = (domid_t)(fz_u8() % 4);
         xen_pfn_t gfn = fz_u32() & 0xfffffff;
@@ -167,7 +184,8 @@ static void step(void)
                      "grant wrote the entry wrong");
             check_table(&ref, 1, "grant_access");
         } else {
-            FZ_CHECK(rc == -XF_ENOSPC || fz_faults != 0, "grant_access: %d", rc);
+            FZ_CHECK(rc == -XF_ENOSPC || (fz_faults != 0 && failure_ok(rc)), "grant_access: %d",
+                     rc);
             check_table(NULL, 0, "grant_access (failed)");
         }
         break;
@@ -292,7 +310,9 @@ static void step(void)
             mstate[refs[0]] = M_GRANTED;
             check_table(refs, 1, "grant_ref");
         } else {
-            FZ_CHECK(rc == -XF_ENOSPC || fz_faults != 0, "alloc_refs: %d", rc);
+            FZ_CHECK(rc == -XF_ENOSPC || (fz_faults != 0 && failure_ok(rc)), "alloc_refs: %d",
+                     rc);
+            check_table(NULL, 0, "alloc_refs (failed)");
         }
         break;
     }
@@ -313,10 +333,29 @@ static void step(void)
         FZ_CHECK(rc == -XF_EBUSY, "free_refs of a granted ref: %d", rc);
         check_table(NULL, 0, "free_refs (granted)");
         break;
-    default:
-        (void)xf_gnttab_grow(gt, fz_u16() % (NREFS + 8));
+    default: {
+        struct xf_gnttab_stats before, after;
+        unsigned long faults = fz_faults;
+
+        xf_gnttab_get_stats(gt, &before);
+        rc = xf_gnttab_grow(gt, fz_u16() % (NREFS + 8));
+        xf_gnttab_get_stats(gt, &after);
+        if (rc < 0) {
+            /* Growth frame by frame may keep the frames it got before Xen
+             * refused; it never loses any, and says why it stopped. */
+            FZ_CHECK(failure_ok(rc) || rc == -XF_EINVAL, "grow: %d", rc);
+            FZ_CHECK(rc == -XF_ENOSPC || rc == -XF_EINVAL || fz_faults != faults,
+                     "grow failed (%d) with no refusal", rc);
+            FZ_CHECK(after.nr_frames >= before.nr_frames &&
+                     after.free_refs >= before.free_refs &&
+                     after.reserved_refs == before.reserved_refs &&
+                     after.granted_refs == before.granted_refs,
+                     "failed grow changed the context: frames %u -> %u, free %u -> %u",
+                     before.nr_frames, after.nr_frames, before.free_refs, after.free_refs);
+        }
         check_table(NULL, 0, "grow");
         break;
+    }
     }
     check_stats();
 }

@@ -110,6 +110,7 @@ struct sent {
     uint32_t req_id, type, len;
     bool valid;
     unsigned long seq;
+    uint32_t end;           /* queue position after it (P.qtail then) */
     char payload[XENSTORE_PAYLOAD_MAX + 1];
 };
 #define NSENT 64
@@ -261,10 +262,48 @@ static void peer_take(const unsigned char *b, size_t n)
     }
 }
 
+/*
+ * Every req_id the peer put a reply under since the stream was last
+ * emptied, with where that reply ends in the queue. The client takes the
+ * FIRST reply with a req_id whose request it has wholly sent (it cannot
+ * know whether the server has read it yet: a reply written before the
+ * request was taken off the ring is indistinguishable from a fast one),
+ * and must refuse a second one as a protocol violation. So the first reply
+ * per id is what a delivery is checked against, whatever the peer meant
+ * by it (an "unsolicited" id, a wrong id, an early answer); later ones
+ * are not recorded. A reset drops the replies still queued, and with them
+ * their claim on the id. (tests/fuzz/crashes/README.md: the finding that
+ * showed the model counted only replies sent after the read.)
+ */
+#define NREPLIED 8192
+static struct replied {
+    uint32_t id;
+    uint32_t end;           /* queue position after it; 0: taken before a reset */
+} replied[NREPLIED];
+static unsigned nreplied;
+
+static bool replied_before(uint32_t id)
+{
+    for (unsigned i = nreplied; i-- > 0;)
+        if (replied[i].id == id)
+            return true;
+    return false;
+}
+
 static void record_sent(uint32_t req_id, uint32_t type, const void *payload, uint32_t len)
 {
     struct sent *s = &P.sent[P.sent_seq % NSENT];
 
+    if (replied_before(req_id))
+        return;   /* a second reply: the client must refuse it, never deliver it */
+    if (nreplied == NREPLIED) {
+        P.tainted = true;   /* the model's own bound: stop checking contents */
+        return;
+    }
+    replied[nreplied].id = req_id;
+    replied[nreplied].end = P.qtail;
+    nreplied++;
+    s->end = P.qtail;
     s->seq = ++P.sent_seq;
     s->req_id = req_id;
     s->type = type;
@@ -338,9 +377,12 @@ static void drop_req(unsigned i)
     P.reqs[i] = P.reqs[--P.nreqs];
 }
 
-/* Answer request i as the input says. A reply to a request the client
- * never made (fake) is not recorded: the client must refuse it, and if it
- * delivered it anyway the check finds no record. */
+/* Answer request i as the input says. Every reply is recorded under the
+ * id it carries, a "fake" one (for a request the peer has not read, or
+ * one never made) too: if the client has a wholly sent request with that
+ * id, taking the reply is right (see record_sent); if not, it must refuse
+ * it, and if it delivered it anyway the check finds a record of another
+ * type or bytes, or none for the id it delivered to. */
 static void answer(unsigned i, bool from_input, bool fake)
 {
     static char buf[XENSTORE_PAYLOAD_MAX + 64];
@@ -385,7 +427,7 @@ static void answer(unsigned i, bool from_input, bool fake)
     }
     TRACE("peer: answer req %u (type %u) with type %u id %u len %u how %#x%s%s", r->req_id,
           r->type, type, id, n, how, ok ? "" : " (queue full)", fake ? " (fake)" : "");
-    if (ok && !fake && id == r->req_id)
+    if (ok)
         record_sent(id, type, buf, n);
     drop_req(i);
 }
@@ -411,6 +453,24 @@ static struct gwatch gw[MAXW];
  * so the event order checks start over. */
 static void drop_queue(void)
 {
+    /* Replies still queued are lost: their ids are free for a later first
+     * reply. What the client took stays (positions restart at 0). On the
+     * ring, bytes already copied to rsp[] count as taken; a ring reset
+     * taints the run anyway. */
+    unsigned k = 0;
+
+    for (unsigned i = 0; i < nreplied; i++) {
+        if (replied[i].end > P.qhead)
+            continue;
+        replied[k] = replied[i];
+        replied[k++].end = 0;
+    }
+    nreplied = k;
+    for (unsigned i = 0; i < NSENT; i++) {
+        if (P.sent[i].valid && P.sent[i].end > P.qhead)
+            P.sent[i].valid = false;
+        P.sent[i].end = 0;
+    }
     P.qhead = P.qtail = 0;
     P.nreqs = 0;
     P.in_have = 0;
@@ -1337,14 +1397,28 @@ static void peer_action(void)
     case 9:
         P.can_reset = fz_bool();
         break;
-    case 10:
-        P.flood = fz_u8() < 0x10;
+    case 10: {
+        uint8_t b = fz_u8();
+
+        P.flood = b < 0x10;
+        /* 0x10..0x17: Xen starts refusing event-channel ops (the ring's
+         * notifications, the upcall's unmask) and allocations: the client
+         * keeps its invariants, as against a silent server. */
+        if (b >= 0x10 && b < 0x18)
+            fz_fault_plan(FZ_FAULT_EVT | FZ_FAULT_MEM);
         break;
+    }
     case 11:
         P.dead = fz_u8() < 0x10;
         break;
-    case 12: { /* an answer for a request never made */
+    case 12: { /* an answer under an id of the input's choosing: one never
+                * used, or that of a request in flight (maybe not read yet) */
         struct preq r = { .type = XS_READ, .req_id = fz_u32(), .tx_id = 0, .len = 0 };
+
+        /* Ids 0xff...... stand for an in-flight request's (no new input
+         * bytes, so older inputs keep their meaning). */
+        if ((r.req_id >> 24) == 0xffu && ar[r.req_id % MAXA].live)
+            r.req_id = ar[r.req_id % MAXA].id;
 
         if (P.nreqs < MAXREQ) {
             P.reqs[P.nreqs++] = r;
@@ -1440,6 +1514,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_start(data, size);
     fz_plat_reset();
     memset(&P, 0, sizeof(P));
+    nreplied = 0;
     memset(ar, 0, sizeof(ar));
     memset(gw, 0, sizeof(gw));
     seen_broken = false;
@@ -1503,10 +1578,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (gw[i].w != NULL)
             drain_watch(&gw[i], 64);
     fz_set_wait_hook(NULL, NULL);
+    fz_fault_countdown = -1;
     /* destroy fails what is left with -XF_ENOTCONN, callbacks included
      * (none if the connection broke: those already ran). */
     xf_xenbus_destroy(xb);
     xb = NULL;
+#if FZ_TRANSPORT_RING
+    /* Creation again on the same page and port, with Xen refusing one of
+     * its event-channel ops or allocations (which one from the input's
+     * size, so no input byte changes meaning): it fails with a negative
+     * errno holding nothing (the port not owned, no page), or works. */
+    {
+        unsigned bound = xf_evtchn_nr_bound(ec);
+        long pages = fz_pages_live;
+
+        fz_fault_classes = FZ_FAULT_EVT | FZ_FAULT_MEM;
+        fz_fault_countdown = (long)(size % 5);
+        fz_fault_repeat = -1;
+        fz_fault_errno = size % 3 == 0 ? -XF_EINVAL : 0;
+        intf->connection = XENSTORE_CONNECTED;
+        rc = xf_xenbus_create_ring(&xb, &cfg, ec, intf, STORE_PORT);
+        fz_fault_countdown = -1;
+        if (rc == 0) {
+            xf_xenbus_destroy(xb);
+        } else {
+            FZ_CHECK(xb == NULL, "failed create_ring left a context");
+            FZ_CHECK(rc == -XF_ENOMEM || rc == -XF_EPROTO || fz_is_xen_error(rc),
+                     "create_ring: %d", rc);
+        }
+        xb = NULL;
+        FZ_CHECK(xf_evtchn_nr_bound(ec) == bound && fz_pages_live == pages,
+                 "create_ring again: %u ports (was %u), %ld pages", xf_evtchn_nr_bound(ec), bound,
+                 fz_pages_live - pages);
+    }
+#endif
     xf_evtchn_destroy(ec);
     ec = NULL;
 #if FZ_TRANSPORT_RING

@@ -153,11 +153,51 @@ typedef void fz_notify_hook_fn(unsigned int port);
 extern fz_notify_hook_fn *fz_notify_hook;
 
 /* Fault injection (fz_plat.c): the fz_fault_countdown-th fallible
- * operation from now (page allocation, add/remove_from_physmap,
- * populate_physmap, grant-table query_size/set_version) fails; -1 (the
- * default at each reset) for none. fz_faults counts those injected. */
+ * operation from now, of the classes in fz_fault_classes, fails; -1 (the
+ * default at each reset) for none. After a failure the countdown starts
+ * again from fz_fault_repeat (-1, the default: no more failures; 0: every
+ * later one fails too, a Xen that keeps refusing). A failing hypercall
+ * returns fz_fault_errno (a negative errno, as Xen's are), or, if 0, the
+ * error that operation usually gives. fz_faults counts the failures,
+ * fz_faults_of[] per class (bit index).
+ *   FZ_FAULT_MEM: page allocation, add/remove_from_physmap, populate_physmap
+ *   FZ_FAULT_GNT: grant-table query_size, set_version, get_version,
+ *                 map/unmap/copy (the whole call, or per-operation status)
+ *   FZ_FAULT_EVT: every event-channel op (alloc_unbound, bind_*, send,
+ *                 unmask, close, status, bind_vcpu)
+ * The default classes are MEM|GNT, so inputs written before the EVT class
+ * existed keep their meaning. */
+#define FZ_FAULT_MEM 1u
+#define FZ_FAULT_GNT 2u
+#define FZ_FAULT_EVT 4u
+#define FZ_FAULT_ALL 7u
 extern long fz_fault_countdown;
+extern long fz_fault_repeat;
+extern unsigned fz_fault_classes;
+extern int fz_fault_errno;
 extern unsigned long fz_faults;
+extern unsigned long fz_faults_of[3];
+
+/* Arm a fault plan from the input (4 bytes): whether, which classes of
+ * `allowed`, the countdown, whether it repeats, the error. A plan with no
+ * class of `allowed` left disarms. */
+void fz_fault_plan(unsigned allowed);
+
+/* Nonzero while fault injection is armed (a countdown is running). */
+static inline bool fz_fault_armed(void)
+{
+    return fz_fault_countdown >= 0;
+}
+
+/* Is rc one of the errors a failing hypercall of the seam can give? */
+bool fz_is_xen_error(long rc);
+
+/* Xen misbehaving on event channels (reset: 0 each): the port the next
+ * bind or alloc_unbound returns (0: a fresh one; one-shot), and what
+ * EVTCHNOP_status says of any port: fz_status_kind 0 interdomain, 1
+ * unbound, 2 closed, 3 virq, 4 ipi, 5 pirq; on vCPU fz_status_vcpu. */
+extern uint32_t fz_next_port;
+extern unsigned fz_status_kind, fz_status_vcpu;
 
 /* Pages allocated by xf_plat_page_alloc and not freed. */
 extern long fz_pages_live;

@@ -3,8 +3,9 @@
  *
  * Deterministic and cheap: pages from aligned_alloc (LeakSanitizer then
  * reports any page a library forgets), a clock that moves only in waits,
- * and hypercalls that succeed the way Xen would for a well-behaved domain.
- * What the fuzz input controls is the peer, not the hypervisor.
+ * and hypercalls that succeed the way Xen would for a well-behaved domain,
+ * unless the input arms a fault plan (fz_fault_plan: they then fail as a
+ * refusing Xen's do) or picks the ports and port status Xen reports.
  */
 #include "fz.h"
 
@@ -27,24 +28,67 @@ uint64_t fz_hvm_params[64];
 uint32_t fz_gnt_nr_frames = 1, fz_gnt_max_frames = 4;
 long fz_pages_live;
 long fz_fault_countdown = -1;
+long fz_fault_repeat = -1;
+unsigned fz_fault_classes = FZ_FAULT_MEM | FZ_FAULT_GNT;
+int fz_fault_errno;
 unsigned long fz_faults;
+unsigned long fz_faults_of[3];
 
-/* Fault injection: the fallible operations (page allocation, physmap
- * changes, grant-table set-up) count down fz_fault_countdown and the one
- * that finds it at 0 fails, as an out-of-memory kernel or a refusing Xen
- * would. -1: off. */
-static bool fault(void)
+/* Fault injection: the fallible operations of the armed classes count
+ * down fz_fault_countdown and the one that finds it at 0 fails, as an
+ * out-of-memory kernel or a refusing Xen would. -1: off. */
+static bool fault(unsigned cls)
 {
-    if (fz_fault_countdown < 0)
+    if (fz_fault_countdown < 0 || !(fz_fault_classes & cls))
         return false;
     if (fz_fault_countdown-- != 0)
         return false;
     fz_faults++;
+    fz_faults_of[cls == FZ_FAULT_MEM ? 0 : cls == FZ_FAULT_GNT ? 1 : 2]++;
+    fz_fault_countdown = fz_fault_repeat;
     return true;
+}
+
+/* The error of a failing hypercall: the plan's, or the operation's own. */
+static long xen_err(long dflt)
+{
+    return fz_fault_errno != 0 ? fz_fault_errno : dflt;
+}
+
+/* What Xen's hypercalls return when they refuse (the plan picks one). */
+static const int xen_errors[] = {
+    -XF_EINVAL, -XF_ENOMEM, -XF_ENOSPC, -XF_EPERM, -XF_ESRCH, -XF_EBUSY,
+    -XF_EFAULT, -XF_ENOENT, -XF_ENOSYS, -XF_EAGAIN, -XF_EEXIST, -XF_EACCES,
+};
+
+bool fz_is_xen_error(long rc)
+{
+    for (unsigned i = 0; i < sizeof(xen_errors) / sizeof(xen_errors[0]); i++)
+        if (rc == xen_errors[i])
+            return true;
+    return false;
+}
+
+void fz_fault_plan(unsigned allowed)
+{
+    uint8_t b = fz_u8();
+
+    if (!(b & 1) || !(allowed & (b >> 1))) {
+        fz_fault_countdown = -1;
+        return;
+    }
+    fz_fault_classes = allowed & (b >> 1);
+    fz_fault_countdown = fz_u8() % 64;
+    b = fz_u8();
+    fz_fault_repeat = (b & 3) == 0 ? (long)(b >> 2) % 8 : -1;
+    b = fz_u8();
+    fz_fault_errno = b < 0x40 ? 0 : xen_errors[b % (sizeof(xen_errors) / sizeof(xen_errors[0]))];
 }
 
 fz_physmap_hook_fn *fz_physmap_hook;
 fz_notify_hook_fn *fz_notify_hook;
+uint32_t fz_next_port;
+unsigned fz_status_kind, fz_status_vcpu;
 
 static fz_wait_hook_fn *wait_hook;
 static void *gfn_to_va(xen_pfn_t gfn);
@@ -72,12 +116,19 @@ void fz_plat_reset(void)
     fz_gnt_nr_frames = 1;
     fz_gnt_max_frames = 4;
     next_port = 20;
+    fz_next_port = 0;
+    fz_status_kind = 0;
+    fz_status_vcpu = 0;
     wait_hook = NULL;
     wait_arg = NULL;
     fz_physmap_hook = NULL;
     fz_notify_hook = NULL;
     fz_fault_countdown = -1;
+    fz_fault_repeat = -1;
+    fz_fault_classes = FZ_FAULT_MEM | FZ_FAULT_GNT;
+    fz_fault_errno = 0;
     fz_faults = 0;
+    memset(fz_faults_of, 0, sizeof(fz_faults_of));
     fz_irq_depth = 0;
     if (fz_shinfo == NULL) {
         fz_shinfo = aligned_alloc(XF_PAGE_SIZE, XF_PAGE_SIZE);
@@ -137,24 +188,46 @@ void fz_raise(unsigned int port)
     __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
 }
 
+/* The port a bind gets: Xen's next free one, or the input's choice. */
+static evtchn_port_t new_port(void)
+{
+    uint32_t p = fz_next_port;
+
+    fz_next_port = 0;
+    return p != 0 ? p : next_port++;
+}
+
 long xf_plat_event_channel_op(int cmd, void *arg)
 {
-    switch (cmd) {
-    case EVTCHNOP_send: {
+    /* The library asked to notify (counted even if Xen refuses: what it
+     * did is what the targets check). */
+    if (cmd == EVTCHNOP_send) {
         struct evtchn_send *op = arg;
 
         if (op->port < 64)
             fz_notifies[op->port]++;
         fz_notify_total++;
+    }
+    /* A refusing Xen changes nothing and returns a negative errno. */
+    if (fault(FZ_FAULT_EVT))
+        return xen_err(cmd == EVTCHNOP_alloc_unbound ? -XF_ENOSPC : -XF_EINVAL);
+    switch (cmd) {
+    case EVTCHNOP_send: {
+        struct evtchn_send *op = arg;
+
         if (fz_notify_hook != NULL)
             fz_notify_hook(op->port);
         return 0;
     }
     case EVTCHNOP_status: {
+        static const uint32_t kinds[] = {
+            EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound, EVTCHNSTAT_closed,
+            EVTCHNSTAT_virq, EVTCHNSTAT_ipi, EVTCHNSTAT_pirq,
+        };
         struct evtchn_status *st = arg;
 
-        st->status = EVTCHNSTAT_interdomain;
-        st->vcpu = 0;
+        st->status = kinds[fz_status_kind % 6];
+        st->vcpu = fz_status_vcpu;
         st->u.interdomain.dom = 0;
         st->u.interdomain.port = 1;
         return 0;
@@ -177,10 +250,22 @@ long xf_plat_event_channel_op(int cmd, void *arg)
         }
         return 0;
     }
-    case EVTCHNOP_alloc_unbound: {
-        struct evtchn_alloc_unbound *op = arg;
+    case EVTCHNOP_alloc_unbound:
+        ((struct evtchn_alloc_unbound *)arg)->port = new_port();
+        return 0;
+    case EVTCHNOP_bind_interdomain:
+        ((struct evtchn_bind_interdomain *)arg)->local_port = new_port();
+        return 0;
+    case EVTCHNOP_bind_ipi:
+        ((struct evtchn_bind_ipi *)arg)->port = new_port();
+        return 0;
+    case EVTCHNOP_bind_virq: {
+        struct evtchn_bind_virq *op = arg;
 
-        op->port = next_port++;
+        /* As Xen: a global VIRQ binds on vCPU 0 only. */
+        if (op->vcpu != 0 && op->virq != VIRQ_TIMER && op->virq != VIRQ_DEBUG)
+            return -XF_EINVAL;
+        op->port = new_port();
         return 0;
     }
     case EVTCHNOP_close:
@@ -201,18 +286,20 @@ long xf_plat_grant_table_op(unsigned int cmd, void *uop, unsigned int count)
     case GNTTABOP_query_size: {
         struct gnttab_query_size *q = uop;
 
-        if (fault())
-            return -XF_EPERM;
+        if (fault(FZ_FAULT_GNT))
+            return xen_err(-XF_EPERM);
         q->nr_frames = fz_gnt_nr_frames;
         q->max_nr_frames = fz_gnt_max_frames;
         q->status = GNTST_okay;
         return 0;
     }
     case GNTTABOP_set_version:
-        if (fault())
-            return -XF_ENOSYS;   /* then get_version says 1: still usable */
+        if (fault(FZ_FAULT_GNT))
+            return xen_err(-XF_ENOSYS);   /* then get_version says 1: still usable */
         return ((struct gnttab_set_version *)uop)->version == 1 ? 0 : -XF_ENOSYS;
     case GNTTABOP_get_version:
+        if (fault(FZ_FAULT_GNT))
+            return xen_err(-XF_EFAULT);
         ((struct gnttab_get_version *)uop)->version = 1;
         return 0;
     default:
@@ -229,16 +316,16 @@ long xf_plat_memory_op(unsigned int cmd, void *arg)
 
         if (va == NULL)
             return -XF_EINVAL;
-        if (fault())
-            return -XF_ENOMEM;
+        if (fault(FZ_FAULT_MEM))
+            return xen_err(-XF_ENOMEM);
         if (fz_physmap_hook != NULL)
             fz_physmap_hook(va, x->space, x->idx);
         return 0;
     }
     case XENMEM_remove_from_physmap:
-        return fault() ? -XF_EINVAL : 0;
+        return fault(FZ_FAULT_MEM) ? xen_err(-XF_EINVAL) : 0;
     case XENMEM_populate_physmap:
-        return fault() ? 0 : (long)((struct xen_memory_reservation *)arg)->nr_extents;
+        return fault(FZ_FAULT_MEM) ? 0 : (long)((struct xen_memory_reservation *)arg)->nr_extents;
     default:
         return -XF_ENOSYS;
     }
@@ -299,7 +386,7 @@ void *xf_plat_page_alloc(size_t npages)
 {
     void *p;
 
-    if (npages == 0 || npages > GFN_SPAN || fault())
+    if (npages == 0 || npages > GFN_SPAN || fault(FZ_FAULT_MEM))
         return NULL;
     p = aligned_alloc(XF_PAGE_SIZE, npages * XF_PAGE_SIZE);
     if (p == NULL)
