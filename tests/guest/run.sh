@@ -14,10 +14,20 @@
 #   XF_GUEST_TIMEOUT  seconds QEMU may run (default 240)
 #   XF_GUEST_CROSS    the cross file the kernel is built with (default
 #                     x86_64-freestanding-gcc; x86_64-freestanding-clang works)
+#   XF_GUEST_PARALLEL non-empty: the two guests at once (default: one after
+#                     the other; each has its own disks and vif either way).
+#                     Not reliable yet: one run saw dom0 programs crash
+#                     (ld.so "Inconsistency detected", a segfault, xenstored
+#                     gone) with both guests' blk cases running
+#   XF_GUEST_XL_LOG   non-empty: print each `xl -vv -T create` log (always
+#                     printed when a guest's peer fails)
 #   XF_GUEST_CMDLINE  added to the test kernel's command line: xf-fail-one
 #                     (each guest fails its first case on purpose, to check
-#                     this runner), xf-callback-via (the domain-wide callback
-#                     vector instead of the per-vCPU one), xf-no-eoi (no LAPIC
+#                     this runner), xf-corrupt (one byte of a blk read-back
+#                     and of a net echo flipped, dom0 asked to check a wrong
+#                     pattern: the data checks must fail), xf-callback-via
+#                     (the domain-wide callback vector instead of the
+#                     per-vCPU one), xf-no-eoi (no LAPIC
 #                     EOI: shows that the per-vCPU vector needs one)
 #
 # Nothing is installed on the host: the packages are fetched with
@@ -77,7 +87,7 @@ KERNEL="$FS/tests/guest/kernel/xf-test-kernel"
 # 3. The dom0 peer, against the host's libxen-dev (same Debian version as
 #    the libraries shipped to dom0).
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$T/xf-peer" tests/guest/dom0/xf-peer.c \
-    -lxenstore -lxenevtchn -lxengnttab || fail "peer build"
+    -pthread -lxenstore -lxenevtchn -lxengnttab || fail "peer build"
 
 # 4. dom0's initramfs.
 I="$T/initrd"
@@ -91,7 +101,11 @@ done
 for b in xl xenstored xenconsoled xen-init-dom0; do
     cp "$R/usr/lib/xen-4.17/bin/$b" "$I/usr/lib/xen-4.17/bin/$b"
 done
-cp "$T/xf-peer" "$KERNEL" "$I/tests/"
+# xenstore-read/-write for the hotplug scripts: one program, named by argv[0].
+cp "$R/usr/bin/xenstore" "$I/bin/xenstore"
+for a in read write rm; do ln -s xenstore "$I/bin/xenstore-$a"; done
+cp "$T/xf-peer" "$KERNEL" tests/guest/dom0/xf-block tests/guest/dom0/xf-vif "$I/tests/"
+chmod +x "$I/tests/xf-block" "$I/tests/xf-vif"
 # Shared libraries: the NEEDED closure of every program, from the packages.
 LIBDIRS="$R/lib/x86_64-linux-gnu $R/usr/lib/x86_64-linux-gnu $R/usr/lib/xen-4.17/lib/x86_64-linux-gnu"
 find_lib() {
@@ -101,7 +115,7 @@ find_lib() {
     return 1
 }
 todo="$I/usr/lib/xen-4.17/bin/xl $I/usr/lib/xen-4.17/bin/xenstored $I/usr/lib/xen-4.17/bin/xenconsoled
-      $I/usr/lib/xen-4.17/bin/xen-init-dom0 $I/tests/xf-peer"
+      $I/usr/lib/xen-4.17/bin/xen-init-dom0 $I/tests/xf-peer $I/bin/xenstore"
 extra="libgcc_s.so.1"   # xl's pthread_cancel loads it
 while [ -n "$todo$extra" ]; do
     next=""
@@ -118,10 +132,18 @@ cp -L "$R/lib64/ld-linux-x86-64.so.2" "$I/lib64/"
 for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs/xenfs; do
     cp "$R/lib/modules/$KVER/kernel/drivers/xen/$m.ko" "$I/lib/modules/"
 done
+# The back ends and the disks behind them (none of these depends on another
+# module: see depends= in each .modinfo).
+for m in block/xen-blkback/xen-blkback block/loop block/brd net/xen-netback/xen-netback; do
+    cp "$R/lib/modules/$KVER/kernel/drivers/$m.ko" "$I/lib/modules/" ||
+        fail "module $m not in the kernel package"
+done
 mkdir -p "$I/etc/xen"
 : >"$I/etc/xen/xl.conf"
-# Two guests, one after the other: the kernel taking upcalls, then the same
-# kernel polling (command line xf-poll).
+# Two guests, one after the other (XF_GUEST_PARALLEL: at once): the kernel
+# taking upcalls, and the same kernel polling (command line xf-poll). Each
+# has its own disks (loopN, ramN) and vif.
+n=0
 for g in "xf-guest:" "xf-guest-poll:xf-poll"; do
     name=${g%%:*}
     cat >"$I/tests/$name.cfg" <<EOF
@@ -129,18 +151,27 @@ name = "$name"
 type = "pvh"
 kernel = "/tests/xf-test-kernel"
 cmdline = "${g#*:} ${XF_GUEST_CMDLINE:-}"
-memory = 64
+memory = 128
 vcpus = 1
 tsc_mode = "native"
+# Two disks for blkfront (a file on dom0's tmpfs through loop0, and brd's
+# ram0), a vif for netfront; minimal hotplug scripts (dom0/xf-block, xf-vif).
+disk = [ "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/tests/xf-block,target=/dev/loop$n",
+         "format=raw,vdev=xvdb,access=rw,backendtype=phy,script=/tests/xf-block,target=/dev/ram$n" ]
+vif = [ "mac=00:16:3e:58:46:0$((n + 1)),script=/tests/xf-vif" ]
 on_poweroff = "destroy"
 on_crash = "destroy"
 on_reboot = "destroy"
 EOF
+    n=$((n + 1))
 done
 GUESTS="xf-guest xf-guest-poll"
+printf 'XL_LOG=%s\nPARALLEL=%s\n' "${XF_GUEST_XL_LOG:+1}" "${XF_GUEST_PARALLEL:+1}" \
+    >"$I/tests/options"
 cat >"$I/init" <<'EOF'
 #!/bin/sh
 export PATH=/bin:/sbin:/usr/lib/xen-4.17/bin
+. /tests/options
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
@@ -151,9 +182,21 @@ ln -sf /proc/self/fd /dev/fd
 ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
-for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs; do
+for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs loop; do
     insmod /lib/modules/$m.ko || echo "XF-DOM0: insmod $m failed"
 done
+# blkback: the largest ring it can offer (order 4) and a queue per dom0
+# vCPU; netback: a queue per vCPU too.
+insmod /lib/modules/xen-blkback.ko max_ring_page_order=4 max_queues=2 ||
+    echo "XF-DOM0: insmod xen-blkback failed"
+insmod /lib/modules/xen-netback.ko max_queues=2 || echo "XF-DOM0: insmod xen-netback failed"
+# Each guest's disks: a 64 MiB file on tmpfs through loopN, a 16 MiB brd ramN.
+insmod /lib/modules/brd.ko rd_nr=2 rd_size=16384 || echo "XF-DOM0: insmod brd failed"
+for n in 0 1; do
+    truncate -s 64M /tmp/xf-disk$n.img && losetup /dev/loop$n /tmp/xf-disk$n.img ||
+        echo "XF-DOM0: loop$n setup failed"
+done
+echo "XF-DOM0: vcpus $(grep -c ^processor /proc/cpuinfo), disks $(cat /sys/block/loop0/size) $(cat /sys/block/ram0/size) sectors"
 mkdir -p /proc/xen
 mount -t xenfs xenfs /proc/xen
 mkdir -p /var/run/xen /var/run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen/console
@@ -162,19 +205,31 @@ xenstored --pid-file=/var/run/xenstored.pid || echo "XF-DOM0: xenstored failed"
 xen-init-dom0 || echo "XF-DOM0: xen-init-dom0 failed"
 xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/var/run/xenconsoled.pid ||
     echo "XF-DOM0: xenconsoled failed"
-echo "XF-DOM0: tools up"
-run_guest() {
+echo "XF-DOM0: tools up (dom0 uptime $(cut -d' ' -f1 /proc/uptime) s)"
+up() { cut -d' ' -f1 /proc/uptime; }
+# start_guest NAME N: create it paused, start its peer, unpause it.
+start_guest() {
     name=$1
-    if ! xl create -p /tests/$name.cfg; then
+    t0=$(up)
+    # xl's log (-T: with times), printed if the guest fails.
+    if ! xl -vv -T create -p /tests/$name.cfg >/tmp/xl-$name.log 2>&1; then
+        cat /tmp/xl-$name.log
         echo "XF-DOM0: xl create $name failed"
         return
     fi
     domid=$(xl domid $name)
-    echo "XF-DOM0: guest $name is domain $domid"
+    echo "XF-DOM0: guest $name is domain $domid (dom0 uptime $(up) s, xl create from $t0)"
     /tests/xf-peer "$domid" $name &
-    peer=$!
+    eval "peer_$2=$!"
     xl unpause $name
-    # The guest powers itself off (destroyed on poweroff); bound the wait.
+}
+# finish_guest NAME N: wait for it to end (it powers itself off and is
+# destroyed) and for its peer; print its console log.
+finish_guest() {
+    name=$1
+    eval "peer=\${peer_$2:-}"
+    [ -n "$peer" ] || return
+    # Bound the wait.
     n=0
     while xl domid $name >/dev/null 2>&1; do
         n=$((n + 1))
@@ -185,14 +240,28 @@ run_guest() {
         fi
         sleep 0.2
     done
+    echo "XF-DOM0: guest $name gone (dom0 uptime $(up) s)"
     wait $peer
-    echo "XF-DOM0: guest $name peer exit status $?"
+    st=$?
+    echo "XF-DOM0: guest $name peer exit status $st (dom0 uptime $(up) s)"
+    [ "$st" = 0 ] || cat /tmp/xl-$name.log
+    [ -z "$XL_LOG" ] || cat /tmp/xl-$name.log
     echo "XF-DOM0: console log of $name begin"
     cat /var/log/xen/console/guest-$name.log
     echo "XF-DOM0: console log of $name end"
 }
-run_guest xf-guest
-run_guest xf-guest-poll
+if [ -z "$PARALLEL" ]; then
+    start_guest xf-guest 0
+    finish_guest xf-guest 0
+    start_guest xf-guest-poll 1
+    finish_guest xf-guest-poll 1
+else
+    start_guest xf-guest 0
+    start_guest xf-guest-poll 1
+    finish_guest xf-guest 0
+    finish_guest xf-guest-poll 1
+fi
+echo "XF-DOM0: all guests ended (dom0 uptime $(up) s)"
 echo "XF-DOM0: done"
 poweroff -f
 EOF
@@ -211,7 +280,7 @@ LOG="$T/serial.log"
 qemu-system-x86_64 -machine q35 -accel tcg,tb-size=256 -cpu max -m 1536M -smp 2 \
     -display none -nodefaults -no-reboot -monitor none -serial "file:$LOG" \
     -kernel "$T/xen" \
-    -append "console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=1 loglvl=all guest_loglvl=all noreboot smap=0" \
+    -append "console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=2 loglvl=all guest_loglvl=all noreboot smap=0" \
     -initrd "$T/vmlinuz console=hvc0 earlyprintk=xen rdinit=/init loglevel=4,$T/dom0.cpio.gz" \
     >"$T/qemu.out" 2>&1 &
 QPID=$!
@@ -254,8 +323,9 @@ sed 's/^/guest: dom0: /' "$T/dom0.out" | grep -v "req [0-9]* '" || true
 [ -z "$reason" ] || fail "$reason"
 bad=0
 total=0
+skipped=0
 for name in $GUESTS; do
-    domid=$(sed -n "s/^XF-DOM0: guest $name is domain \([0-9][0-9]*\)$/\1/p" "$T/serial.txt" | head -n 1)
+    domid=$(sed -n "s/^XF-DOM0: guest $name is domain \([0-9][0-9]*\)\( .*\)*$/\1/p" "$T/serial.txt" | head -n 1)
     if [ -z "$domid" ]; then
         say "$name: never started"
         bad=$((bad + 1))
@@ -273,7 +343,9 @@ for name in $GUESTS; do
     fi
     i=1
     while [ "$i" -le "$plan" ]; do
-        if grep -qE "^ok $i( |$)" "$T/$name.tap"; then
+        if grep -qE "^ok $i .*# SKIP" "$T/$name.tap"; then
+            skipped=$((skipped + 1))
+        elif grep -qE "^ok $i( |$)" "$T/$name.tap"; then
             :
         elif grep -qE "^not ok $i( |$)" "$T/$name.tap"; then
             bad=$((bad + 1))
@@ -284,8 +356,8 @@ for name in $GUESTS; do
         i=$((i + 1))
     done
     total=$((total + plan))
-    grep -q "XF-DOM0: guest $name peer exit status 0" "$T/serial.txt" ||
+    grep -qE "XF-DOM0: guest $name peer exit status 0( |$)" "$T/serial.txt" ||
         { say "$name: the dom0 peer did not finish cleanly"; bad=$((bad + 1)); }
 done
 [ "$bad" = 0 ] || fail "$bad of $total cases failed or missing"
-say "all $total cases passed in $(echo $GUESTS | wc -w) guests ($(($(date +%s) - start)) s in all)"
+say "all $((total - skipped)) of $total cases passed, $skipped skipped (named above), in $(echo $GUESTS | wc -w) guests ($(($(date +%s) - start)) s in all)"
