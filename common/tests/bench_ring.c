@@ -25,6 +25,7 @@
  * (min..max) over the rounds, of each throughput and of the ratio.
  *
  * Usage: bench_ring [-n requests per run] [-r rounds] [-b pipelined batch]
+ *                   [-m mode] (only the modes whose name contains "mode")
  */
 #define _GNU_SOURCE
 #include "ring_test_util.h"
@@ -495,6 +496,7 @@ int main(int argc, char **argv)
     uint64_t n = 2000000;
     unsigned rounds = 7;
     uint32_t batch = 8;
+    const char *only = NULL;
     int opt;
     static const struct {
         const char *name;
@@ -507,7 +509,7 @@ int main(int argc, char **argv)
         { "pipelined/event", false, true },
     };
 
-    while ((opt = getopt(argc, argv, "n:r:b:h")) != -1) {
+    while ((opt = getopt(argc, argv, "n:r:b:m:h")) != -1) {
         switch (opt) {
         case 'n':
             n = strtoull(optarg, NULL, 0);
@@ -518,8 +520,11 @@ int main(int argc, char **argv)
         case 'b':
             batch = (uint32_t)strtoul(optarg, NULL, 0);
             break;
+        case 'm':
+            only = optarg;
+            break;
         default:
-            fprintf(stderr, "usage: %s [-n requests] [-r rounds (5..%d)] [-b batch (1..%d)]\n",
+            fprintf(stderr, "usage: %s [-n requests] [-r rounds (5..%d)] [-b batch (1..%d)] [-m mode]\n",
                     argv[0], MAX_ROUNDS, 64);
             return opt == 'h' ? 0 : 2;
         }
@@ -545,6 +550,9 @@ int main(int argc, char **argv)
         struct result last_xf = { 0 }, last_xen = { 0 };
         struct stat3 a, b, c, g, gr;
         uint32_t bt = modes[m].pipelined ? batch : 0;
+
+        if (only != NULL && strstr(modes[m].name, only) == NULL)
+            continue;
 
         for (unsigned i = 0; i < rounds; i++) {
             struct result res[3];
