@@ -73,15 +73,13 @@ static void on_backend_state(struct xf_xenbus *xb, struct xf_xenbus_watch *w, vo
         fd->changed_cb(fd, fd->changed_arg);
 }
 
-/* Read the back end's state node; absent, unreadable or garbage is
- * Unknown. A removed back-end directory reads as EACCES, not ENOENT, when
- * its parent is dom0's alone (xenstored hides what the guest may not see):
- * QEMU and libxl remove it so on device removal. */
+/* Read the back end's state node; absent, unreadable (a removed back-end
+ * directory: see xf_xenbus_read_state) or garbage is Unknown. */
 static int read_backend_state(struct xf_frontdev *fd, XenbusState *st, uint64_t deadline_ns)
 {
     int rc = xf_xenbus_read_state(fd->xb, XF_XENBUS_TX_NONE, fd->dev.backend, st, deadline_ns);
 
-    if (rc == -XF_ENOENT || rc == -XF_EINVAL || rc == -XF_EACCES) {
+    if (rc == -XF_EINVAL) {
         *st = XenbusStateUnknown;
         return 0;
     }

@@ -143,7 +143,7 @@ int xf_xenbus_read_state(struct xf_xenbus *xb, xf_xenbus_tx_t tx, const char *di
     if (out == NULL)
         return -XF_EINVAL;
     rc = xf_xenbus_read_uint(xb, tx, dir, "state", XenbusStateReconfigured, &v, deadline_ns);
-    if (rc == -XF_ENOENT) {
+    if (rc == -XF_ENOENT || rc == -XF_EACCES) {
         *out = XenbusStateUnknown;
         return 0;
     }

@@ -631,7 +631,10 @@ int xf_xenbus_dev_init(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, const ch
                        const char *id, uint64_t deadline_ns);
 
 /*
- * Read a state node (<dir>/state) into *out: XenbusStateUnknown if absent.
+ * Read a state node (<dir>/state) into *out: XenbusStateUnknown if absent
+ * or unreadable (-XF_EACCES: a removed back-end directory whose parent is
+ * dom0's alone reads so, as QEMU and libxl remove it; Linux also reads any
+ * error as Unknown).
  * Context: not from an event handler.
  * Returns: 0, or -XF_EINVAL if it is not a state (0..8), the errors above.
  */
