@@ -54,6 +54,8 @@ int xf_evtchn__unmask(struct xf_evtchn *ec, evtchn_port_t port)
     unsigned w = EV_WORD(port);
     xen_ulong_t m = EV_MASK(port);
     struct evtchn_unmask op;
+    bool was_masked = ev_test_masked(ec, port);
+    int rc;
 
     if (!ev_test_pending(ec, port)) {
         EV_AND(&ec->shinfo->evtchn_mask[w], ~m);
@@ -65,7 +67,13 @@ int xf_evtchn__unmask(struct xf_evtchn *ec, evtchn_port_t port)
     EV_OR(&ec->shinfo->evtchn_mask[w], m);
     memset(&op, 0, sizeof(op));
     op.port = port;
-    return (int)xf_plat_event_channel_op(EVTCHNOP_unmask, &op);
+    rc = (int)xf_plat_event_channel_op(EVTCHNOP_unmask, &op);
+    /* Refused: leave the port masked or unmasked as the caller had it (a
+     * raise or set_handler on an unmasked port must not mask it for good).
+     * The pending event then waits for the next upcall of its word. */
+    if (rc != 0 && !was_masked)
+        EV_AND(&ec->shinfo->evtchn_mask[w], ~m);
+    return rc;
 }
 
 int xf_evtchn_unmask(struct xf_evtchn *ec, evtchn_port_t port)

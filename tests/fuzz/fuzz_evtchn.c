@@ -53,6 +53,15 @@ static void handler(struct xf_evtchn *e, evtchn_port_t port, void *arg)
     calls[port]++;
 }
 
+/* The port's mask bit, read from the page the library uses. */
+static bool shinfo_masked(evtchn_port_t p)
+{
+    const shared_info_t *si = mapped_si != NULL ? mapped_si : fz_shinfo;
+    unsigned bits = (unsigned)(sizeof(xen_ulong_t) * 8);
+
+    return (__atomic_load_n(&si->evtchn_mask[p / bits], __ATOMIC_SEQ_CST) >> (p % bits)) & 1;
+}
+
 static bool err_ok(int rc)
 {
     return rc == -XF_EINVAL || rc == -XF_EPROTO || rc == -XF_EBUSY || rc == -XF_ENOTCONN ||
@@ -195,8 +204,11 @@ static void step(void)
         }
         check_count("release");
         break;
-    case 7: /* mask, unmask, notify, raise, pending, clear, status */
+    case 7: { /* mask, unmask, notify, raise, pending, clear, status */
+        bool was_masked;
+
         p = pick_port();
+        was_masked = p < NP && shinfo_masked(p);
         switch (fz_u8() % 7) {
         case 0:
             rc = xf_evtchn_mask(ec, p);
@@ -227,8 +239,14 @@ static void step(void)
             FZ_CHECK(rc == -XF_EINVAL, "op on port %u: %d", p, rc);
         else
             FZ_CHECK(rc >= 0 || err_ok(rc), "op on port %u: %d", p, rc);
+        /* A refused call leaves the port as it was (a refused unmask of a
+         * raise must not mask an unmasked port for good). */
+        if (p < NP && fz_is_xen_error(rc))
+            FZ_CHECK(shinfo_masked(p) == was_masked, "port %u: mask %d -> %d on error %d", p,
+                     was_masked, shinfo_masked(p), rc);
         check_count("port op");
         break;
+    }
     case 8: /* Xen raises an event */
         p = pick_port();
         if (p < NP)
@@ -245,9 +263,15 @@ static void step(void)
                      calls[q] - before[q]);
         break;
     }
-    case 10: /* a handler on an owned port (or refused on another) */
+    case 10: { /* a handler on an owned port (or refused on another) */
+        bool was_masked;
+
         p = pick_port();
+        was_masked = p < NP && shinfo_masked(p);
         rc = xf_evtchn_set_handler(ec, p, h ? handler : NULL, (void *)(uintptr_t)p);
+        if (p < NP && fz_is_xen_error(rc))
+            FZ_CHECK(shinfo_masked(p) == was_masked, "set_handler %u: mask changed on error %d",
+                     p, rc);
         if (p < NP && owned[p]) {
             /* Xen refusing the re-raise (EVTCHNOP_unmask) leaves the new
              * handler in place: the header says so. */
@@ -258,6 +282,7 @@ static void step(void)
         }
         check_count("set_handler");
         break;
+    }
     default: /* Xen starts refusing */
         fz_fault_plan(FZ_FAULT_EVT | FZ_FAULT_MEM);
         break;

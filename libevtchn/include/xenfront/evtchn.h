@@ -255,7 +255,7 @@ int xf_evtchn_mask(struct xf_evtchn *ec, evtchn_port_t port);
  * raised and the next dispatch runs the handler). A hypercall only when
  * such an event is pending.
  * Context: any. Returns: 0, -XF_EINVAL, -XF_ENOTCONN, Xen's error for
- * EVTCHNOP_unmask. */
+ * EVTCHNOP_unmask (the port then stays masked, as it was). */
 int xf_evtchn_unmask(struct xf_evtchn *ec, evtchn_port_t port);
 
 /*
@@ -265,7 +265,8 @@ int xf_evtchn_unmask(struct xf_evtchn *ec, evtchn_port_t port);
  * handler that stops with work left, doing bounded work per call, so the
  * rest is not left waiting for an event the peer already sent.
  * Context: any, including the port's own handler.
- * Returns: 0, -XF_EINVAL, -XF_ENOTCONN, or Xen's error.
+ * Returns: 0, -XF_EINVAL, -XF_ENOTCONN, or Xen's error (the port then
+ * stays unmasked, its event pending until the next upcall of its word).
  */
 int xf_evtchn_raise(struct xf_evtchn *ec, evtchn_port_t port);
 
