@@ -46,9 +46,31 @@ struct nf_txpkt {
     uint32_t len;
     uint16_t left;     /* slots not yet answered (or still granted) */
     uint16_t next;     /* free stack link                          */
+    uint16_t orphan;   /* its nf_orphan, if orphaned               */
     int status;
     bool used;
+    bool orphaned;     /* a grant of it was deferred at a teardown */
     uint8_t mcast;     /* 0 a packet, else a control request: NF_MCAST_* */
+};
+
+/*
+ * A packet whose zero-copy grant the back end still mapped when its
+ * connection failed: it completes only when the last such grant is
+ * released, which may be after a reconnect has reset the slot and packet
+ * tables. So it and its waiting grants live apart from them. refs: one
+ * for the packet until its slots are all done, one per waiting grant.
+ */
+struct nf_orphan {
+    void *cookie;
+    int status;
+    uint16_t refs;
+    bool used;
+};
+
+/* A zero-copy grant on libgnttab's deferred list (the release's page). */
+struct nf_zcwait {
+    uint16_t orphan;
+    bool used;
 };
 
 enum { NF_MCAST_NONE = 0, NF_MCAST_ADD, NF_MCAST_DEL };
@@ -91,6 +113,9 @@ struct nf_queue {
     grant_ref_t pool_ref[NF_RING];     /* copy page i, read-only, per connection */
     grant_ref_t zc_ref[NF_RING];       /* reserved for zero-copy grants         */
     bool zc_ref_ours[NF_RING];         /* false once handed to the deferred list */
+    /* Outlive a connection (not reset by tx_setup). */
+    struct nf_orphan orphans[NF_RING];
+    struct nf_zcwait zcw[NF_RING];
     void *pool[NF_RING];
     struct nf_txpkt pkts[NF_RING];
     uint16_t pkt_free;

@@ -77,6 +77,10 @@ fail:
     }
     (void)xf_gnttab_free_refs(gt_of(q), q->pool_ref, n);
     (void)xf_gnttab_free_refs(gt_of(q), q->zc_ref, n);
+    /* Freed: a later teardown must not free them again (another
+     * driver's by then). */
+    for (unsigned int i = 0; i < n; i++)
+        q->zc_ref_ours[i] = false;
     return rc;
 }
 
@@ -115,6 +119,48 @@ void xf_netfront__tx_teardown(struct nf_queue *q, int status)
  * Completion.
  */
 
+/* Drop a reference to orphan oi; true when that was the last (then *d
+ * holds the packet's completion). Under the critical section. */
+static bool orphan_put(struct nf_queue *q, uint16_t oi, struct nf_done *d)
+{
+    struct nf_orphan *o = &q->orphans[oi];
+
+    if (--o->refs != 0)
+        return false;
+    d->cookie = o->cookie;
+    d->status = o->status;
+    o->used = false;
+    return true;
+}
+
+/* A wait record for one of packet pi's zero-copy grants, the packet made
+ * an orphan at its first. NULL when the pools are full (a back end that
+ * kept maps across many reconnects). Under the critical section; the
+ * linear scans run only at a teardown that found grants still mapped. */
+static struct nf_zcwait *zc_wait_new(struct nf_queue *q, uint16_t pi)
+{
+    struct nf_txpkt *p = &q->pkts[pi];
+    unsigned int wi, oi;
+
+    for (wi = 0; wi < NF_RING && q->zcw[wi].used; wi++)
+        ;
+    if (wi == NF_RING)
+        return NULL;
+    if (!p->orphaned) {
+        for (oi = 0; oi < NF_RING && q->orphans[oi].used; oi++)
+            ;
+        if (oi == NF_RING)
+            return NULL;
+        q->orphans[oi] = (struct nf_orphan){ .cookie = p->cookie, .status = p->status,
+                                             .refs = 1, .used = true };
+        p->orphaned = true;
+        p->orphan = (uint16_t)oi;
+    }
+    q->orphans[p->orphan].refs++;
+    q->zcw[wi] = (struct nf_zcwait){ .orphan = p->orphan, .used = true };
+    return &q->zcw[wi];
+}
+
 /* One slot of packet p is done; returns true when the whole packet is
  * (then *d holds its completion). Under the critical section. */
 static bool slot_done(struct nf_queue *q, uint16_t pi, struct nf_done *d)
@@ -144,6 +190,12 @@ static bool slot_done(struct nf_queue *q, uint16_t pi, struct nf_done *d)
     p->next = q->pkt_free;
     q->pkt_free = pi;
     q->pkts_free++;
+    if (p->orphaned) {
+        /* Its caller's page may still be mapped: the last release
+         * completes it. */
+        q->orphans[p->orphan].status = p->status;
+        return orphan_put(q, p->orphan, d);
+    }
     return true;
 }
 
@@ -157,21 +209,22 @@ static void deliver(struct nf_queue *q, const struct nf_done *d, unsigned int n)
         nf->cfg.tx_done(nf, q->index, d[i].cookie, d[i].status, nf->cfg.arg);
 }
 
-/* The back end let go of a zero-copy grant we had to defer: the slot is
- * done now (from xf_gnttab_reclaim(), wherever the embedder calls it). */
+/* The back end let go of a zero-copy grant we had to defer (from
+ * xf_gnttab_reclaim(), wherever the embedder calls it, or at once from
+ * the deferral itself): its packet completes when nothing else holds it. */
 static void zc_released(struct xf_gnttab *gt, void *page, void *arg)
 {
     struct nf_queue *q = arg;
-    struct nf_txslot *s = page;
+    struct nf_zcwait *w = page;
     struct nf_done d;
     bool fin;
     xf_irqflags_t fl;
 
     (void)gt;
     fl = xf_plat_irq_save();
-    s->zc_live = false;
     q->nf->deferred--;
-    fin = slot_done(q, s->pkt, &d);
+    w->used = false;
+    fin = orphan_put(q, w->orphan, &d);
     xf_plat_irq_restore(fl);
     if (fin)
         deliver(q, &d, 1);
@@ -202,27 +255,38 @@ void xf_netfront__tx_fail_all(struct nf_queue *q, int status)
         if (!pub && !live)
             continue;
         if (live) {
-            if (xf_gnttab_end_ref(gt_of(q), q->zc_ref[i]) == 0) {
-                s->zc_live = false;
-            } else {
-                int rc;
+            if (xf_gnttab_end_ref(gt_of(q), q->zc_ref[i]) != 0) {
+                struct nf_zcwait *w;
+                int rc = -XF_ENOSPC;
 
+                /* Still mapped: the grant waits on the deferred list, and
+                 * its packet, as an orphan, for it. */
                 fl = xf_plat_irq_save();
-                q->nf->deferred++;
+                w = zc_wait_new(q, s->pkt);
+                if (w != NULL)
+                    q->nf->deferred++;
                 xf_plat_irq_restore(fl);
-                q->zc_ref_ours[i] = false;
-                rc = xf_gnttab_end_access_deferred(gt_of(q), q->zc_ref[i], s, zc_released, q);
+                if (w != NULL) {
+                    q->zc_ref_ours[i] = false;
+                    rc = xf_gnttab_end_access_deferred(gt_of(q), q->zc_ref[i], w,
+                                                       zc_released, q);
+                }
                 if (rc < 0) {
                     /* The caller's page stays granted: its packet can never
-                     * complete safely. Leak it rather than expose memory. */
+                     * complete safely. Leak it (the wait record keeps the
+                     * orphan from completing) rather than expose memory. */
                     fl = xf_plat_irq_save();
-                    q->nf->deferred--;
+                    if (w != NULL)
+                        q->nf->deferred--;
                     xf_plat_irq_restore(fl);
+                    q->zc_ref_ours[i] = false;
                     xf_log(XF_LOG_ERROR, "netfront: zero-copy grant still mapped, "
                            "deferred list full: packet never completes");
+                    if (w == NULL)
+                        continue;
                 }
-                continue;
             }
+            s->zc_live = false;
         }
         fl = xf_plat_irq_save();
         fin = slot_done(q, s->pkt, &d);

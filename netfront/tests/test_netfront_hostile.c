@@ -225,6 +225,69 @@ START_TEST(test_n6_tx_grant_still_mapped)
 }
 END_TEST
 
+/* N6 across a reconnect: the back end keeps the caller's page mapped past
+ * its disconnect. The packet completes only when the page is let go, after
+ * the new connection has reused its slot, and the new connection's packets
+ * complete on their own (a release must not touch the new slot tables). */
+START_TEST(test_n6_tx_grant_still_mapped_across_reconnect)
+{
+    struct xf_netback_config bc;
+    struct xf_netfront_frag fr;
+    struct xf_netfront_tx t;
+    struct xf_gnttab_stats gs;
+    unsigned char *page, *page2;
+
+    memset(&bc, 0, sizeof(bc));
+    bc.hold_mapped = true;
+    bc.keep_stray = true;
+    up_default(&bc);
+    page = xf_plat_page_alloc(1);
+    page2 = xf_plat_page_alloc(1);
+    fill(page, 4096, 1);
+    fill(page2, 4096, 2);
+    fr.data = page;
+    fr.len = 1000;
+    memset(&t, 0, sizeof(t));
+    t.frags = &fr;
+    t.nfrags = 1;
+    t.flags = XF_NETFRONT_TX_ZEROCOPY;
+    t.cookie = (void *)5;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), 0);
+    ck_assert_int_eq(xf_netback_tx_process(be, 0), 1);
+    ck_assert_int_eq(xf_netback_tx_answer_mapped(be, 0, 1), 1);
+    pump();
+    ck_assert_int_eq(xf_netfront_broken(nf), -XF_EPROTO);
+    ck_assert_int_eq(xf_netfront_disconnect(nf, DL(2000)), 0);
+    (void)xf_gnttab_reclaim(gt);
+    xf_gnttab_get_stats(gt, &gs);
+    ck_assert_uint_eq(gs.deferred, 1);
+    ck_assert_uint_eq(ndone, 0);
+    /* A new connection, whose first zero-copy packet takes slot 0 again. */
+    ck_assert_int_eq(xf_netfront_connect(nf, DL(5000)), 0);
+    ck_assert(xf_netback_wait_connected(be, true, DL(2000)));
+    fr.data = page2;
+    t.cookie = (void *)6;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), 0);
+    ck_assert_int_eq(xf_netback_tx_process(be, 0), 1);
+    ck_assert_int_eq(xf_netback_tx_release(be, 0, 1, false), 1);
+    pump();
+    ck_assert_uint_eq(ndone, 1);
+    ck_assert_ptr_eq(dones[0].cookie, (void *)6);
+    ck_assert_int_eq(dones[0].status, 0);
+    /* The old page let go: its packet completes, once, with the error. */
+    xf_netback_tx_unmap_answered(be);
+    (void)xf_gnttab_reclaim(gt);
+    ck_assert_uint_eq(ndone, 2);
+    ck_assert_ptr_eq(dones[1].cookie, (void *)5);
+    ck_assert_int_eq(dones[1].status, -XF_EPROTO);
+    (void)xf_gnttab_reclaim(gt);
+    ck_assert_uint_eq(ndone, 2);
+    xf_plat_page_free(page, 1);
+    xf_plat_page_free(page2, 1);
+    world_down();
+}
+END_TEST
+
 START_TEST(test_n7_tx_rsp_prod_overflow)
 {
     up_default(NULL);
@@ -940,6 +1003,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_n4_tx_status_garbage);
     tcase_add_test(tc, test_n5_tx_reordered);
     tcase_add_test(tc, test_n6_tx_grant_still_mapped);
+    tcase_add_test(tc, test_n6_tx_grant_still_mapped_across_reconnect);
     tcase_add_test(tc, test_n7_tx_rsp_prod_overflow);
     tcase_add_test(tc, test_n8_n10_rx_rsp_prod_overflow);
     tcase_add_test(tc, test_n9_rx_prod_backwards);

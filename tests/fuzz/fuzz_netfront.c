@@ -269,10 +269,7 @@ static bool refusal(int rc, unsigned long faults_before)
            (rc == -XF_ENOMEM || rc == -XF_ENOSPC || fz_is_xen_error(rc));
 }
 
-/* The queue goes down and comes up again, as netfront's queue_down and
- * queue_up do it (without the store), maybe while Xen refuses. */
-static int open_findings = -1;
-
+/* The back end lets go of every page it maps. */
 static void unpin_all(void)
 {
     for (unsigned f = 0; f < 4; f++)
@@ -282,6 +279,8 @@ static void unpin_all(void)
                                    __ATOMIC_SEQ_CST);
 }
 
+/* The queue goes down and comes up again, as netfront's queue_down and
+ * queue_up do it (without the store), maybe while Xen refuses. */
 static void requeue(void)
 {
     uint32_t held_before, held_after;
@@ -289,26 +288,13 @@ static void requeue(void)
     unsigned long faults;
     int rc;
 
-    if (open_findings < 0) {
-        const char *e = getenv("FUZZ_OPEN_FINDINGS");
-
-        open_findings = e != NULL && *e == '1';
-    }
-
     nf->connected = false;
     q->up = false;
     xf_netfront__tx_teardown(q, -XF_ENOTCONN);
     xf_netfront__rx_teardown(q);
-    /* Open finding (tests/fuzz/crashes/README.md): a set-up while a
-     * zero-copy grant of the last connection is still deferred reuses the
-     * slot whose state that grant's release later completes, so its packet
-     * never completes. Until fixed, the back end lets go first here
-     * (FUZZ_OPEN_FINDINGS=1: it does not). */
-    if (nf->deferred > 0 && !open_findings) {
-        unpin_all();
-        (void)xf_gnttab_reclaim(gt);
-        FZ_CHECK(nf->deferred == 0, "deferred %u after the back end let go", nf->deferred);
-    }
+    /* A zero-copy grant the back end still maps stays deferred across the
+     * set-up: its packet completes when the grant is released, later
+     * (tests/fuzz/crashes/README.md, the reconnect finding). */
     memset(q->txr_mem.sring, 0, XF_PAGE_SIZE);
     memset(q->rxr_mem.sring, 0, XF_PAGE_SIZE);
     FZ_CHECK(xf_front_ring_init(&q->tx, q->txr_mem.sring, 4096, XF_RING_SHAPE(netif_tx)) == 0 &&
@@ -537,11 +523,7 @@ static void teardown(void)
     bool unpin = fz_u8() % 4 != 0;
 
     if (unpin)
-        for (unsigned f = 0; f < 4; f++)
-            if (gframes[f] != NULL)
-                for (unsigned i = 0; i < XF_GNTTAB_REFS_PER_FRAME; i++)
-                    __atomic_and_fetch(&gframes[f][i].flags,
-                                       (uint16_t)~(GTF_reading | GTF_writing), __ATOMIC_SEQ_CST);
+        unpin_all();
     fz_fault_countdown = -1;
     nf->connected = false;
     q->up = false;
@@ -556,11 +538,7 @@ static void teardown(void)
     for (unsigned i = 0; i < nkept; i++)
         FZ_CHECK(xf_netfront_rx_return(nf, kept[i]) == 0, "return of a kept buffer");
     if (!unpin)
-        for (unsigned f = 0; f < 4; f++)
-            if (gframes[f] != NULL)
-                for (unsigned i = 0; i < XF_GNTTAB_REFS_PER_FRAME; i++)
-                    __atomic_and_fetch(&gframes[f][i].flags,
-                                       (uint16_t)~(GTF_reading | GTF_writing), __ATOMIC_SEQ_CST);
+        unpin_all();
     (void)xf_gnttab_reclaim(gt);
     /* Rings whose teardown could not defer: unmapped now, so ours to end
      * and free (the library must not have). */

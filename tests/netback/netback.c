@@ -202,9 +202,11 @@ static void unmap_queue(struct xf_netback *be, struct nbq *q)
 
 static void disconnect_locked(struct xf_netback *be)
 {
-    for (unsigned i = 0; i < be->nstray; i++)
-        (void)xf_sim_unmap_grant(be->sim, 0, be->stray[i]);
-    be->nstray = 0;
+    if (!be->cfg.keep_stray) {
+        for (unsigned i = 0; i < be->nstray; i++)
+            (void)xf_sim_unmap_grant(be->sim, 0, be->stray[i]);
+        be->nstray = 0;
+    }
     for (unsigned i = 0; i < XF_NETBACK_MAX_QUEUES; i++)
         unmap_queue(be, &be->q[i]);
     be->connected = false;

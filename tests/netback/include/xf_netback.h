@@ -84,6 +84,8 @@ struct xf_netback_config {
     bool rx_notify_key;           /* also write feature-rx-notify = 1 */
     bool auto_data;               /* serve data from the control thread */
     bool hold_mapped;             /* answer mapped tx slots only on xf_netback_tx_release() */
+    bool keep_stray;              /* hostile: slots answered while mapped stay mapped across
+                                     a disconnect, until xf_netback_tx_unmap_answered() */
     bool copy_only;               /* grant-copy whole tx slots, never map (benchmarks: the
                                      simulator's maps cost mmap calls and TLB shootdowns) */
     unsigned tx_batch;            /* tx requests taken per round; 0 -> all (a batch that
