@@ -5,6 +5,9 @@
 #include "private.h"
 
 #define MS_NS 1000000ull
+/* Of an open's time, kept for the close handshake after a failure (at most
+ * an eighth of it). */
+#define BF_OPEN_CLOSE_NS (250 * MS_NS)
 
 /* ------------------------------------------------------------------------
  * Rings.
@@ -327,26 +330,15 @@ static int go_connected(struct xf_blkfront *bf, uint64_t deadline_ns)
 /*
  * Linux's blkback unmaps our rings and persistent grants only once we are
  * Closed (its frontend_changed() calls xen_blkif_disconnect() on our
- * Closed; our Closing is only echoed). So before a teardown: say Closed,
- * and give it until the deadline to leave Closing/Connected. Otherwise
- * every pool page is still mapped when we end access to it, and more pages
- * are deferred than libgnttab's deferred list holds (they leak).
+ * Closed; our Closing is only echoed). So before a teardown: Closing, then
+ * Closed, each waited for until the deadline (xf_xenbus_dev_close(), or its
+ * second half when the back end is Closing already). Otherwise every pool
+ * page is still mapped when we end access to it, and more pages are
+ * deferred than libgnttab's deferred list holds (they leak).
  */
-static void closed_and_wait(struct xf_blkfront *bf, uint64_t deadline_ns)
+static int close_handshake(struct xf_blkfront *bf, uint64_t deadline_ns)
 {
-    (void)xf_frontdev_switch(&bf->fd, XenbusStateClosed, deadline_ns);
-    for (;;) {
-        XenbusState st;
-
-        (void)xf_frontdev_service(&bf->fd, true, deadline_ns);
-        st = bf->fd.backend_state;
-        if (st != XenbusStateClosing && st != XenbusStateConnected)
-            return;
-        if (xf_plat_now_ns() >= deadline_ns)
-            return;
-        (void)xf_plat_wait(xf_plat_now_ns() + 5 * MS_NS < deadline_ns
-                           ? xf_plat_now_ns() + 5 * MS_NS : deadline_ns);
-    }
+    return xf_xenbus_dev_close(bf->fd.xb, &bf->fd.dev, deadline_ns);
 }
 
 /* The back end left (or broke): keep what is unacknowledged, go Closed. */
@@ -357,7 +349,8 @@ static int go_away(struct xf_blkfront *bf, bool keep, uint64_t deadline_ns)
     if (bf->fd.backend_state == XenbusStateClosing) {
         uint64_t soon = xf_plat_now_ns() + 2000 * MS_NS;
 
-        closed_and_wait(bf, soon < deadline_ns ? soon : deadline_ns);
+        (void)xf_xenbus_dev_closed(bf->fd.xb, &bf->fd.dev,
+                                   soon < deadline_ns ? soon : deadline_ns);
     }
     tables_down(bf, keep, &done);
     rings_down(bf);
@@ -556,6 +549,7 @@ int xf_blkfront_open(struct xf_blkfront **out, struct xf_xenbus *xb, struct xf_e
     struct xf_blkfront *bf;
     size_t pages = (sizeof(*bf) + XF_PAGE_SIZE - 1) / XF_PAGE_SIZE;
     char path[XF_XENBUS_PATH_MAX + 1];
+    uint64_t connect_by;
     int rc;
 
     if (out == NULL || xb == NULL || ec == NULL || gt == NULL || id == NULL)
@@ -608,8 +602,17 @@ int xf_blkfront_open(struct xf_blkfront **out, struct xf_xenbus *xb, struct xf_e
         goto fail;
     bf->phase = BF_INIT;
     bf->first_service = true;
+    {
+        /* Keep the end of the time for telling a back end that mapped our
+         * rings but never connected that we are going (see fail). */
+        uint64_t now = xf_plat_now_ns();
+        uint64_t span = deadline_ns > now ? deadline_ns - now : 0;
+        uint64_t keep = span / 8 < BF_OPEN_CLOSE_NS ? span / 8 : BF_OPEN_CLOSE_NS;
+
+        connect_by = deadline_ns - keep;
+    }
     while (bf->phase != BF_CONNECTED) {
-        rc = xf_blkfront_service(bf, deadline_ns);
+        rc = xf_blkfront_service(bf, connect_by);
         if (rc < 0 && rc != -XF_EAGAIN && rc != -XF_ETIMEDOUT && rc != -XF_ENODEV)
             goto fail;
         if (bf->phase == BF_CONNECTED)
@@ -619,18 +622,24 @@ int xf_blkfront_open(struct xf_blkfront **out, struct xf_xenbus *xb, struct xf_e
             rc = -XF_ENODEV;
             goto fail;
         }
-        if (xf_plat_now_ns() >= deadline_ns) {
+        if (xf_plat_now_ns() >= connect_by) {
             rc = -XF_ETIMEDOUT;
             goto fail;
         }
         if (rc <= 0 && !xf_blkfront_needs_service(bf))
-            (void)xf_plat_wait(deadline_ns);
+            (void)xf_plat_wait(connect_by);
     }
     *out = bf;
     return 0;
 fail:
     {
         struct xf_blkfront_io *done = NULL;
+
+        /* Rings published (the back end may map them): left Initialised
+         * (or Closing, refused), the device would look alive to the
+         * toolstack and the ring pages stay mapped for ever. */
+        if (bf->phase == BF_PUBLISHED || bf->phase == BF_CONNECTED || bf->phase == BF_REFUSED)
+            (void)close_handshake(bf, deadline_ns);
 
         tables_down(bf, false, &done);
         rings_down(bf);
@@ -653,25 +662,10 @@ int xf_blkfront_close(struct xf_blkfront *bf, uint64_t deadline_ns)
         return 0;
     gt = bf->fd.gt;
     if (bf->phase == BF_CONNECTED || bf->phase == BF_PUBLISHED) {
-        /* Closing first, then Closed (closed_and_wait), so the back end
-         * lets go of our pages before we end access to them. */
-        (void)xf_frontdev_switch(&bf->fd, XenbusStateClosing, deadline_ns);
-        for (;;) {
-            XenbusState st;
-
-            (void)xf_frontdev_service(&bf->fd, true, deadline_ns);
-            st = bf->fd.backend_state;
-            if (st == XenbusStateClosing || st == XenbusStateClosed || st == XenbusStateUnknown)
-                break;
-            if (xf_plat_now_ns() >= deadline_ns) {
-                rc = -XF_ETIMEDOUT;
-                break;
-            }
-            (void)xf_plat_wait(xf_plat_now_ns() + 5 * MS_NS < deadline_ns
-                               ? xf_plat_now_ns() + 5 * MS_NS : deadline_ns);
-        }
-        if (rc == 0)
-            closed_and_wait(bf, deadline_ns);
+        /* So the back end lets go of our pages before we end access. */
+        rc = close_handshake(bf, deadline_ns);
+        if (rc < 0 && rc != -XF_ETIMEDOUT)
+            rc = 0;   /* the store failed: tear down all the same */
     }
     bf->phase = BF_CLOSED;
     fl = xf_plat_irq_save();

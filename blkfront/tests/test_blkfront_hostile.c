@@ -657,6 +657,44 @@ START_TEST(test_k19_ring_order_offer)
 }
 END_TEST
 
+/* A back end that maps our rings but never connects: the open times out
+ * within its deadline, and on the way out says Closing, then Closed, so
+ * that a Linux-like back end (unmapping only at our Closed) lets go of the
+ * ring pages: nothing stays deferred, the device is not left Initialised. */
+START_TEST(test_open_times_out_after_publish)
+{
+    struct xf_blkback_config bc = linux_like();
+    struct xf_blkfront *bf = NULL;
+    struct xf_blkback_stats bs;
+    uint64_t t0, t1;
+
+    bc.never_connected = true;
+    bc.unmap_at_closed = true;
+    bc.max_ring_order = 2;
+    world_up(&bc);
+    t0 = xf_plat_now_ns();
+    ck_assert_int_eq(xf_blkfront_open(&bf, xb, ec, gt, "51712", NULL, t0 + 1000 * MS_NS),
+                     -XF_ETIMEDOUT);
+    t1 = xf_plat_now_ns();
+    ck_assert_ptr_null(bf);
+    ck_assert_uint_le(t1, t0 + 1100 * MS_NS);
+    xf_blkback_get_stats(bb, &bs);
+    ck_assert_uint_eq(bs.connects, 1);            /* it did map the rings */
+    ck_assert_int_eq(node_int(fe, "state"), XenbusStateClosed);
+    /* Our Closed reached it: it unmaps and follows (InitWait counts as
+     * "gone" for the front end's wait, so this may come just after). */
+    {
+        uint64_t deadline = DEADLINE_MS(5000);
+
+        while (xf_blkback_state(bb) != XenbusStateClosed && xf_plat_now_ns() < deadline)
+            usleep(200);
+    }
+    ck_assert_int_eq(xf_blkback_state(bb), XenbusStateClosed);
+    assert_released();
+    world_down();
+}
+END_TEST
+
 /* State values outside XenbusState, and a flap while connected: ignored. */
 START_TEST(test_state_garbage)
 {
@@ -715,6 +753,7 @@ static Suite *suite(void)
     ADD(tc, test_k16_garbage_optional_keys);
     ADD(tc, test_k18_missing_required_keys);
     ADD(tc, test_k19_ring_order_offer);
+    ADD(tc, test_open_times_out_after_publish);
     ADD(tc, test_state_garbage);
     suite_add_tcase(s, tc);
     return s;

@@ -331,12 +331,28 @@ int xf_xenbus_dev_connect(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
     return rc;
 }
 
+/* Where a closing backend ends up: closed, gone, or ready to start over. */
+#define DEV_GONE (XF_XENBUS_STATE_BIT(XenbusStateClosed) | \
+                  XF_XENBUS_STATE_BIT(XenbusStateUnknown) | \
+                  XF_XENBUS_STATE_BIT(XenbusStateInitialising) | \
+                  XF_XENBUS_STATE_BIT(XenbusStateInitWait))
+
+int xf_xenbus_dev_closed(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint64_t deadline_ns)
+{
+    int rc;
+
+    if (xb == NULL || dev == NULL)
+        return -XF_EINVAL;
+    deadline_ns = xf_xenbus__deadline(xb, deadline_ns);
+    rc = xf_xenbus_dev_switch(xb, dev, XenbusStateClosed, deadline_ns);
+    /* The backend may still be Closing for a while: not an abort here. */
+    if (rc == 0)
+        rc = wait_backend(xb, dev->backend, DEV_GONE, 0, NULL, deadline_ns);
+    return rc;
+}
+
 int xf_xenbus_dev_close(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint64_t deadline_ns)
 {
-    const uint32_t gone = XF_XENBUS_STATE_BIT(XenbusStateClosed) |
-                          XF_XENBUS_STATE_BIT(XenbusStateUnknown) |
-                          XF_XENBUS_STATE_BIT(XenbusStateInitialising) |
-                          XF_XENBUS_STATE_BIT(XenbusStateInitWait);
     int rc;
 
     if (xb == NULL)
@@ -345,13 +361,10 @@ int xf_xenbus_dev_close(struct xf_xenbus *xb, struct xf_xenbus_dev *dev, uint64_
     rc = xf_xenbus_dev_switch(xb, dev, XenbusStateClosing, deadline_ns);
     if (rc == 0)
         rc = xf_xenbus_dev_wait_backend(xb, dev,
-                                        XF_XENBUS_STATE_BIT(XenbusStateClosing) | gone,
+                                        XF_XENBUS_STATE_BIT(XenbusStateClosing) | DEV_GONE,
                                         NULL, deadline_ns);
     if (rc == 0)
-        rc = xf_xenbus_dev_switch(xb, dev, XenbusStateClosed, deadline_ns);
-    /* The backend may still be Closing for a while: not an abort here. */
-    if (rc == 0)
-        rc = wait_backend(xb, dev->backend, gone, 0, NULL, deadline_ns);
+        rc = xf_xenbus_dev_closed(xb, dev, deadline_ns);
     return rc;
 }
 

@@ -95,6 +95,7 @@ START_TEST(null_context_refused)
     ck_assert_int_eq(xf_xenbus_dev_wait_backend(NULL, &dev, 1, &st, SOON(100)), -XF_EINVAL);
     ck_assert_int_eq(xf_xenbus_dev_connect(NULL, &dev, SOON(100)), -XF_EINVAL);
     ck_assert_int_eq(xf_xenbus_dev_close(NULL, &dev, SOON(100)), -XF_EINVAL);
+    ck_assert_int_eq(xf_xenbus_dev_closed(NULL, &dev, SOON(100)), -XF_EINVAL);
     ck_assert_int_eq(xf_xenbus_dev_reconnect(NULL, &dev, SOON(100)), -XF_EINVAL);
     ck_assert_int_eq(xf_xenbus_watch_add(NULL, "a", "t", NULL, NULL, &w, SOON(100)), -XF_EINVAL);
     ck_assert_int_eq(xf_xenbus_submit(NULL, XS_READ, 0, &iov, 1, NULL, NULL, &id), -XF_EINVAL);
@@ -204,6 +205,7 @@ START_TEST(bad_arguments_sent_nothing)
     ck_assert_int_eq(xf_xenbus_dev_wait_backend(xb, &dev, 1, &st, SOON(100)), -XF_EINVAL);
     ck_assert_int_eq(xf_xenbus_dev_connect(xb, NULL, SOON(100)), -XF_EINVAL);
     ck_assert_int_eq(xf_xenbus_dev_close(xb, NULL, SOON(100)), -XF_EINVAL);
+    ck_assert_int_eq(xf_xenbus_dev_closed(xb, NULL, SOON(100)), -XF_EINVAL);
     ck_assert_int_eq(xf_xenbus_dev_reconnect(xb, NULL, SOON(100)), -XF_EINVAL);
     dev.nodename[0] = '\0';
     ck_assert_int_eq(xf_xenbus_dev_reconnect(xb, &dev, SOON(100)), -XF_EINVAL);

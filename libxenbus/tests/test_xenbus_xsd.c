@@ -901,7 +901,10 @@ START_TEST(test_state_machine)
                                                 &s, T5), -XF_ENOTCONN);
     ck_assert_int_eq(s, XenbusStateClosing);
     be_spontaneous_close = 0;
-    ck_assert_int_eq(xf_xenbus_dev_close(xb, &dev, T5), 0);
+    /* Following a backend already Closing: the second half of a close. */
+    ck_assert_int_eq(xf_xenbus_dev_closed(xb, &dev, T5), 0);
+    ck_assert_int_eq(xsd_state(fe_dir), XenbusStateClosed);
+    ck_assert_int_ne(xsd_state(be_dir), XenbusStateClosing);
     be_stop = 1;
     pthread_join(be_thread, NULL);
 

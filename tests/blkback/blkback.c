@@ -773,7 +773,8 @@ static void do_connect(struct xf_blkback *be)
     be->st.queues = be->nq;
     be->st.persistent = be->persistent;
     be->phase = BB_CONNECTED;
-    set_state(be, XenbusStateConnected);
+    if (!be->cfg.never_connected)
+        set_state(be, XenbusStateConnected);
 }
 
 /* Serve one queue: take requests, answer the batch in shuffled order. */

@@ -65,6 +65,9 @@ struct xf_blkback_config {
     bool unmap_at_closed;          /* as Linux 6.1: the front end's Closing is only
                                       echoed; rings and grants stay mapped until its
                                       Closed */
+    bool never_connected;          /* hostile: map the rings at the front end's
+                                      Initialised, then stay at InitWait (follows
+                                      Closing and Closed as usual) */
     uint32_t seed;                 /* shuffling (0 -> 1) */
     /* Keys written instead of the real ones from the start (as
      * xf_blkback_set_key, without a race with the first InitWait):

@@ -1247,7 +1247,9 @@ static void guest_step(void)
             rc = xf_xenbus_dev_connect(xb, &dev, deadline());
             break;
         default:
-            rc = xf_xenbus_dev_close(xb, &dev, deadline());
+            /* Case 25: only the second half (Closed, wait). */
+            rc = op == 25 ? xf_xenbus_dev_closed(xb, &dev, deadline())
+                          : xf_xenbus_dev_close(xb, &dev, deadline());
             break;
         }
         (void)rc;

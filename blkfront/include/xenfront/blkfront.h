@@ -227,7 +227,11 @@ struct xf_blkfront_stats {
  * -XF_ENOENT (no such device), -XF_ENOMEM, -XF_ETIMEDOUT (not connected
  * by the deadline; nothing is held), -XF_ENODEV (the back end's keys were
  * refused: missing or invalid sectors, sector-size or info), or the
- * error of libxenbus, libgnttab or libevtchn. On failure nothing is held.
+ * error of libxenbus, libgnttab or libevtchn. On failure nothing is held:
+ * a back end that got our rings but did not connect is told we are going
+ * (Closing, then Closed, as xf_xenbus_dev_close()) in time kept for that
+ * at the end of the deadline (an eighth of it, at most 250 ms), and what
+ * it still maps after that is left to xf_gnttab_reclaim() (deferred).
  */
 int xf_blkfront_open(struct xf_blkfront **out, struct xf_xenbus *xb, struct xf_evtchn *ec,
                      struct xf_gnttab *gt, const char *id, const struct xf_blkfront_config *cfg,

@@ -692,6 +692,19 @@ int xf_xenbus_dev_close(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
                         uint64_t deadline_ns);
 
 /*
+ * The second half of xf_xenbus_dev_close(): Closed, then wait for the
+ * backend to be Closed (or gone, or back at Initialising/InitWait). For a
+ * front end following a backend that is already Closing: Linux's blkback
+ * lets go of the rings and grants only on the front end's Closed, so a
+ * driver says Closed and waits before it ends access to them.
+ * Context: not from an event handler (it waits).
+ * Returns: 0, or as xf_xenbus_dev_switch() and
+ *   xf_xenbus_dev_wait_backend().
+ */
+int xf_xenbus_dev_closed(struct xf_xenbus *xb, struct xf_xenbus_dev *dev,
+                         uint64_t deadline_ns);
+
+/*
  * Reconnect after a close: re-read backend and backend-id (the toolstack may
  * have moved it), switch to Initialising, wait for the backend's InitWait.
  * The driver then publishes its rings and calls xf_xenbus_dev_connect().
