@@ -316,16 +316,6 @@ static int status_of(struct nf_queue *q, int16_t st)
     }
 }
 
-/* A hint that this CPU will write the cache line at p soon. */
-static inline void prefetch_w(const void *p)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-#else
-    __builtin_prefetch(p, 1, 3);
-#endif
-}
-
 /*
  * Responses [from, to) were just consumed: their slots are where the next
  * requests go, and the back end touches them again only after we produce
@@ -345,7 +335,7 @@ static void claim_lines(struct nf_queue *q, RING_IDX from, RING_IDX to)
         uintptr_t l = (uintptr_t)xf_ring__slot(q->tx.ents, q->tx.nr_ents, es, k) & ~(uintptr_t)63;
 
         if (l != last && l != stop) {
-            prefetch_w((const void *)l);
+            xf_prefetch_w((const void *)l);
             last = l;
         }
     }

@@ -72,6 +72,21 @@
     *(volatile __typeof__(x) *)&(x) = (v); } while (0)
 
 /*
+ * A hint that this CPU will write the cache line at p soon: a producer asks
+ * for ring lines the peer wrote last (its responses) before it writes its
+ * next requests there, so the cross-CPU transfer overlaps other work. A
+ * hint only: never a fault, never an ordering.
+ */
+static inline void xf_prefetch_w(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/*
  * Copy a record out of shared memory exactly once. Volatile reads, so that
  * the compiler cannot turn later uses of the private copy back into reads of
  * the shared page (it may with plain memcpy when it proves the two equal).
