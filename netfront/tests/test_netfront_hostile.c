@@ -188,11 +188,29 @@ START_TEST(test_n5_tx_reordered)
 }
 END_TEST
 
+/* One 1000-byte zero-copy packet from page, taken by the back end into
+ * its map (hold_mapped) and answered while still mapped (N6). */
+static void send_zc_answered_mapped(unsigned char *page, void *cookie)
+{
+    struct xf_netfront_frag fr;
+    struct xf_netfront_tx t;
+
+    fr.data = page;
+    fr.len = 1000;
+    memset(&t, 0, sizeof(t));
+    t.frags = &fr;
+    t.nfrags = 1;
+    t.flags = XF_NETFRONT_TX_ZEROCOPY;
+    t.cookie = cookie;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), 0);
+    ck_assert_int_eq(xf_netback_tx_process(be, 0), 1);
+    ck_assert_int_eq(xf_netback_tx_answer_mapped(be, 0, 1), 1);
+    pump();
+}
+
 START_TEST(test_n6_tx_grant_still_mapped)
 {
     struct xf_netback_config bc;
-    struct xf_netfront_frag fr;
-    struct xf_netfront_tx t;
     unsigned char *page;
 
     memset(&bc, 0, sizeof(bc));
@@ -200,17 +218,7 @@ START_TEST(test_n6_tx_grant_still_mapped)
     up_default(&bc);
     page = xf_plat_page_alloc(1);
     fill(page, 4096, 1);
-    fr.data = page;
-    fr.len = 1000;
-    memset(&t, 0, sizeof(t));
-    t.frags = &fr;
-    t.nfrags = 1;
-    t.flags = XF_NETFRONT_TX_ZEROCOPY;
-    t.cookie = (void *)5;
-    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), 0);
-    ck_assert_int_eq(xf_netback_tx_process(be, 0), 1);
-    ck_assert_int_eq(xf_netback_tx_answer_mapped(be, 0, 1), 1);
-    pump();
+    send_zc_answered_mapped(page, (void *)5);
     ck_assert(logged("still in use"));
     ck_assert_int_eq(xf_netfront_broken(nf), -XF_EPROTO);
     /* The caller's page is still mapped: the packet must not complete. */
@@ -245,17 +253,7 @@ START_TEST(test_n6_tx_grant_still_mapped_across_reconnect)
     page2 = xf_plat_page_alloc(1);
     fill(page, 4096, 1);
     fill(page2, 4096, 2);
-    fr.data = page;
-    fr.len = 1000;
-    memset(&t, 0, sizeof(t));
-    t.frags = &fr;
-    t.nfrags = 1;
-    t.flags = XF_NETFRONT_TX_ZEROCOPY;
-    t.cookie = (void *)5;
-    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), 0);
-    ck_assert_int_eq(xf_netback_tx_process(be, 0), 1);
-    ck_assert_int_eq(xf_netback_tx_answer_mapped(be, 0, 1), 1);
-    pump();
+    send_zc_answered_mapped(page, (void *)5);
     ck_assert_int_eq(xf_netfront_broken(nf), -XF_EPROTO);
     ck_assert_int_eq(xf_netfront_disconnect(nf, DL(2000)), 0);
     (void)xf_gnttab_reclaim(gt);
@@ -266,6 +264,11 @@ START_TEST(test_n6_tx_grant_still_mapped_across_reconnect)
     ck_assert_int_eq(xf_netfront_connect(nf, DL(5000)), 0);
     ck_assert(xf_netback_wait_connected(be, true, DL(2000)));
     fr.data = page2;
+    fr.len = 1000;
+    memset(&t, 0, sizeof(t));
+    t.frags = &fr;
+    t.nfrags = 1;
+    t.flags = XF_NETFRONT_TX_ZEROCOPY;
     t.cookie = (void *)6;
     ck_assert_int_eq(xf_netfront_send(nf, 0, &t), 0);
     ck_assert_int_eq(xf_netback_tx_process(be, 0), 1);
