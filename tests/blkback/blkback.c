@@ -824,12 +824,14 @@ static bool serve(struct xf_blkback *be, struct bb_queue *q)
         progress = true;
     }
     q->npend = 0;
-    if (progress && xf_back_ring_push(&q->ring) && !be->silent)
-        (void)xf_sim_evtchn_send(be->sim, 0, q->port);
     if (q->overflow) {
-        /* K7: rsp_prod a ring's worth beyond the requests. */
+        /* K7: rsp_prod a ring's worth beyond the requests, in place of the
+         * honest push: one store, so the front end never sees the honest
+         * index first (it would complete the request, then break). */
         q->overflow = false;
         STORE(&q->ring.sring->rsp_prod, q->ring.rsp_prod_pvt + xf_back_ring_size(&q->ring) + 1);
+        (void)xf_sim_evtchn_send(be->sim, 0, q->port);
+    } else if (progress && xf_back_ring_push(&q->ring) && !be->silent) {
         (void)xf_sim_evtchn_send(be->sim, 0, q->port);
     }
     return progress;
