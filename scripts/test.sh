@@ -46,9 +46,7 @@ section "host gcc under valgrind"
 meson setup "$B/valgrind" --werror >"$B/valgrind.setup.log"
 # Valgrind runs threads one at a time: the long concurrency runs use fewer
 # iterations here (they run in full in the two builds above), and libcheck's
-# per-case timeouts stretch like meson's (a loaded CI machine once failed
-# one test under valgrind, unnamed in the log's tail; the summary now names
-# every failing test and its failing cases).
+# per-case timeouts stretch by the same factor as meson's.
 XF_RING_TEST_ITERS=20000 XF_VALGRIND=1 CK_TIMEOUT_MULTIPLIER=4 meson test -C "$B/valgrind" --print-errorlogs --no-suite link-check \
     --timeout-multiplier 4 \
     --wrap='valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' || true

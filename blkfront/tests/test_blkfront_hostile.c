@@ -677,7 +677,8 @@ START_TEST(test_open_times_out_after_publish)
                      -XF_ETIMEDOUT);
     t1 = xf_plat_now_ns();
     ck_assert_ptr_null(bf);
-    ck_assert_uint_le(t1, t0 + 1100 * MS_NS);
+    /* Within its deadline (plus the teardown's own few calls). */
+    ck_assert_uint_le(t1, t0 + 1500 * MS_NS);
     xf_blkback_get_stats(bb, &bs);
     ck_assert_uint_eq(bs.connects, 1);            /* it did map the rings */
     ck_assert_int_eq(node_int(fe, "state"), XenbusStateClosed);

@@ -63,8 +63,7 @@ struct nf_txpkt {
 struct nf_orphan {
     void *cookie;
     int status;
-    uint16_t refs;
-    bool used;
+    uint16_t refs;     /* 0: free */
 };
 
 /* A zero-copy grant on libgnttab's deferred list (the release's page). */

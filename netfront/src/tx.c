@@ -129,7 +129,6 @@ static bool orphan_put(struct nf_queue *q, uint16_t oi, struct nf_done *d)
         return false;
     d->cookie = o->cookie;
     d->status = o->status;
-    o->used = false;
     return true;
 }
 
@@ -147,12 +146,12 @@ static struct nf_zcwait *zc_wait_new(struct nf_queue *q, uint16_t pi)
     if (wi == NF_RING)
         return NULL;
     if (!p->orphaned) {
-        for (oi = 0; oi < NF_RING && q->orphans[oi].used; oi++)
+        for (oi = 0; oi < NF_RING && q->orphans[oi].refs != 0; oi++)
             ;
         if (oi == NF_RING)
             return NULL;
         q->orphans[oi] = (struct nf_orphan){ .cookie = p->cookie, .status = p->status,
-                                             .refs = 1, .used = true };
+                                             .refs = 1 };
         p->orphaned = true;
         p->orphan = (uint16_t)oi;
     }
@@ -257,7 +256,7 @@ void xf_netfront__tx_fail_all(struct nf_queue *q, int status)
         if (live) {
             if (xf_gnttab_end_ref(gt_of(q), q->zc_ref[i]) != 0) {
                 struct nf_zcwait *w;
-                int rc = -XF_ENOSPC;
+                int rc;
 
                 /* Still mapped: the grant waits on the deferred list, and
                  * its packet, as an orphan, for it. */
@@ -266,20 +265,20 @@ void xf_netfront__tx_fail_all(struct nf_queue *q, int status)
                 if (w != NULL)
                     q->nf->deferred++;
                 xf_plat_irq_restore(fl);
-                if (w != NULL) {
-                    q->zc_ref_ours[i] = false;
-                    rc = xf_gnttab_end_access_deferred(gt_of(q), q->zc_ref[i], w,
-                                                       zc_released, q);
-                }
+                /* The reference is the deferred list's now, or leaked. */
+                q->zc_ref_ours[i] = false;
+                rc = w == NULL ? -XF_ENOSPC
+                               : xf_gnttab_end_access_deferred(gt_of(q), q->zc_ref[i], w,
+                                                               zc_released, q);
                 if (rc < 0) {
                     /* The caller's page stays granted: its packet can never
                      * complete safely. Leak it (the wait record keeps the
                      * orphan from completing) rather than expose memory. */
-                    fl = xf_plat_irq_save();
-                    if (w != NULL)
+                    if (w != NULL) {
+                        fl = xf_plat_irq_save();
                         q->nf->deferred--;
-                    xf_plat_irq_restore(fl);
-                    q->zc_ref_ours[i] = false;
+                        xf_plat_irq_restore(fl);
+                    }
                     xf_log(XF_LOG_ERROR, "netfront: zero-copy grant still mapped, "
                            "deferred list full: packet never completes");
                     if (w == NULL)
