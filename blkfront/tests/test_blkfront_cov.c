@@ -322,6 +322,8 @@ START_TEST(test_cov_no_watch_slot_and_bad_submissions)
     struct xf_blkfront *bf;
     static uint8_t buf[4096] __attribute__((aligned(4096)));
     struct xf_blkfront_iov iov = { buf, sizeof(buf) }, hole = { NULL, 512 };
+    /* Never read: refused on its length alone. */
+    const struct xf_blkfront_iov huge[2] = { { buf, 3u << 29 }, { buf, 3u << 29 } };
     struct xf_blkfront_io io;
 
     world_up(NULL);
@@ -353,8 +355,60 @@ START_TEST(test_cov_no_watch_slot_and_bad_submissions)
     io.flags = 0;
     io.iov = &hole;                                     /* NULL base, a length */
     ck_assert_int_eq(xf_blkfront_submit(bf, &io), -XF_EINVAL);
+    io.iov = NULL;                                      /* no vector */
+    ck_assert_int_eq(xf_blkfront_submit(bf, &io), -XF_EINVAL);
+    io.iov = &iov;
+    io.nr_iov = 0;                                      /* an empty one */
+    ck_assert_int_eq(xf_blkfront_submit(bf, &io), -XF_EINVAL);
+    io.iov = huge;                                      /* 3 GiB: more than 2^31 bytes */
+    io.nr_iov = 2;
+    ck_assert_int_eq(xf_blkfront_submit(bf, &io), -XF_EINVAL);
+    ck_assert_int_eq(xf_blkfront_submit(NULL, &io), -XF_EINVAL);
+    ck_assert_int_eq(xf_blkfront_submit(bf, NULL), -XF_EINVAL);
     ck_assert_uint_eq(xf_blkfront_pending(bf), 0);
     ck_assert_int_eq(xf_blkfront_close(bf, DEADLINE_MS(5000)), 0);
+    assert_nothing_held();
+    world_down();
+}
+END_TEST
+
+/* A completion callback that runs inside close (close fails what is
+ * pending) and submits again is refused with -XF_ENOTCONN, and the I/O it
+ * tried never runs: close does not leave work behind in a freed context. */
+static struct xf_blkfront_io retry_io;
+static int retry_rc = 1, first_status = 1;
+
+static void resubmit_done(struct xf_blkfront *bf, struct xf_blkfront_io *io, int status, void *arg)
+{
+    (void)io;
+    (void)arg;
+    first_status = status;
+    retry_rc = xf_blkfront_submit(bf, &retry_io);
+}
+
+START_TEST(test_cov_resubmit_during_close)
+{
+    static uint8_t buf[4096] __attribute__((aligned(4096)));
+    struct xf_blkfront_iov iov = { buf, sizeof(buf) };
+    struct xf_blkfront_io io;
+    struct xf_blkfront *bf;
+
+    world_up(NULL);
+    bf = open_dev(NULL);
+    xf_blkback_pause(bb, true);                         /* the read stays pending */
+    memset(&io, 0, sizeof(io));
+    io.op = XF_BLKFRONT_READ;
+    io.iov = &iov;
+    io.nr_iov = 1;
+    io.done = resubmit_done;
+    retry_io = io;
+    retry_io.done = NULL;
+    ck_assert_int_eq(xf_blkfront_submit(bf, &io), 0);
+    ck_assert_uint_eq(xf_blkfront_pending(bf), 1);
+    ck_assert_int_ge(xf_blkfront_close(bf, DEADLINE_MS(5000)), -XF_ETIMEDOUT);
+    xf_blkback_pause(bb, false);
+    ck_assert_int_eq(first_status, -XF_ENOTCONN);
+    ck_assert_int_eq(retry_rc, -XF_ENOTCONN);
     assert_nothing_held();
     world_down();
 }
@@ -382,6 +436,7 @@ int main(void)
     tcase_add_test(tc, test_cov_service_arguments);
     tcase_add_test(tc, test_cov_backend_states);
     tcase_add_test(tc, test_cov_no_watch_slot_and_bad_submissions);
+    tcase_add_test(tc, test_cov_resubmit_during_close);
     suite_add_tcase(s, tc);
     return xf_check_run(s);
 }

@@ -279,6 +279,101 @@ START_TEST(test_cov_connect_store_refuses)
 }
 END_TEST
 
+/* What send, mcast and the queries refuse, each with the errno the header
+ * names, and nothing sent afterwards: before connect, and against a back
+ * end without feature-sg, GSO or multicast control. */
+START_TEST(test_cov_send_refusals)
+{
+    struct xf_netfront_config c;
+    struct xf_netback_config bc;
+    struct xf_netfront_info info;
+    struct xf_netfront_stats st;
+    struct xf_netfront_frag fr[XF_NETFRONT_MAX_FRAGS + 1];
+    struct xf_netfront_tx t;
+    static unsigned char big[70000];
+    unsigned char local[64];
+    const uint8_t unicast[6] = { 0x00, 0x16, 0x3e, 1, 2, 3 };
+    const uint8_t group[6] = { 0x01, 0x00, 0x5e, 0, 0, 1 };
+    unsigned char *page;
+
+    memset(&bc, 0, sizeof(bc));
+    bc.no_sg = true;
+    bc.no_gso_tcpv4 = true;
+    bc.no_mcast = true;
+    world_up_cfg(&bc);
+    fcfg_default(&c);
+    ck_assert_int_eq(xf_netfront_disconnect(NULL, DL(100)), -XF_EINVAL);
+    ck_assert_int_eq(xf_netfront_service(NULL, DL(100)), -XF_EINVAL);
+    ck_assert_int_eq(xf_netfront_create(&nf, xb, ec, gt, &c, DL(2000)), 0);
+    /* Not connected yet. */
+    ck_assert_int_eq(xf_netfront_poll(nf), -XF_ENOTCONN);
+    ck_assert_int_eq(xf_netfront_info(nf, &info), -XF_ENOTCONN);
+    ck_assert_int_eq(xf_netfront_disconnect(nf, DL(100)), 0);
+    ck_assert_int_eq(xf_netfront_connect(nf, DL(5000)), 0);
+    ck_assert(xf_netback_wait_connected(be, true, DL(2000)));
+    ck_assert_int_eq(xf_netfront_info(nf, &info), 0);
+    ck_assert(!info.sg);
+
+    memset(big, 0x5a, sizeof(big));
+    for (unsigned i = 0; i <= XF_NETFRONT_MAX_FRAGS; i++)
+        fr[i] = (struct xf_netfront_frag){ big, 60 };
+    memset(&t, 0, sizeof(t));
+    t.frags = fr;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, NULL), -XF_EINVAL);
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EINVAL);         /* no fragments */
+    t.nfrags = XF_NETFRONT_MAX_FRAGS + 1;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EINVAL);         /* too many */
+    t.nfrags = 2;
+    fr[1].data = NULL;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EINVAL);         /* NULL with a length */
+    fr[1] = (struct xf_netfront_frag){ big, 65535 - 59 };
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EINVAL);         /* 65536 bytes */
+    t.nfrags = 1;
+    fr[0].len = 13;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EINVAL);         /* shorter than 14 */
+    fr[0].len = 60;
+    t.gso_type = XF_NETFRONT_GSO_TCPV4;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EINVAL);         /* gso_size 0 */
+    t.gso_size = 1400;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EOPNOTSUPP);     /* no feature-gso-tcpv4 */
+    t.gso_type = 3;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EINVAL);         /* no such type */
+    t.gso_type = XF_NETFRONT_GSO_NONE;
+    t.gso_size = 0;
+    fr[0].len = 5000;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EMSGSIZE);       /* two pages, no sg */
+    /* Zero-copy of memory the platform cannot translate (the stack). */
+    memset(local, 0, sizeof(local));
+    fr[0] = (struct xf_netfront_frag){ local, sizeof(local) };
+    t.flags = XF_NETFRONT_TX_ZEROCOPY;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EFAULT);
+    /* Zero-copy across two pages without sg: linearised, then too big. */
+    page = xf_plat_page_alloc(2);
+    ck_assert_ptr_nonnull(page);
+    fr[0] = (struct xf_netfront_frag){ page + 4000, 200 };
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), 0);                  /* 200 B: one copy slot */
+    fr[0].len = 4200;
+    ck_assert_int_eq(xf_netfront_send(nf, 0, &t), -XF_EMSGSIZE);
+    ck_assert_int_eq(xf_netfront_send(nf, 1, &t), -XF_EINVAL);         /* no queue 1 */
+    /* Multicast: bad addresses first, then the missing feature. */
+    ck_assert_int_eq(xf_netfront_mcast(nf, NULL, true, NULL), -XF_EINVAL);
+    ck_assert_int_eq(xf_netfront_mcast(nf, unicast, true, NULL), -XF_EINVAL);
+    ck_assert_int_eq(xf_netfront_mcast(nf, group, true, NULL), -XF_EOPNOTSUPP);
+    /* Only the one good packet reached the back end, and completed. */
+    for (unsigned i = 0; i < 100 && ndone < 1; i++) {
+        serve(0);
+        pump();
+    }
+    ck_assert_uint_eq(ndone, 1);
+    ck_assert_int_eq(dones[0].status, 0);
+    xf_netfront_stats(nf, 0, &st);
+    ck_assert_uint_eq(st.tx_packets, 1);
+    ck_assert_uint_eq(xf_netfront_tx_inflight(nf, 0), 0);
+    xf_plat_page_free(page, 2);
+    world_down();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("netfront_cov");
@@ -291,6 +386,7 @@ int main(void)
     tcase_add_test(tc, test_cov_connect_no_grant_references);
     tcase_add_test(tc, test_cov_connect_no_memory);
     tcase_add_test(tc, test_cov_connect_store_refuses);
+    tcase_add_test(tc, test_cov_send_refusals);
     suite_add_tcase(s, tc);
     return xf_check_run(s);
 }
