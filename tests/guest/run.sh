@@ -29,6 +29,14 @@
 #                     (the domain-wide callback vector instead of the
 #                     per-vCPU one), xf-no-eoi (no LAPIC
 #                     EOI: shows that the per-vCPU vector needs one)
+#   XF_GUEST_BENCH    a number N: benchmark mode instead of the tests (used by
+#                     scripts/bench-guest.sh): N interleaved runs of the test
+#                     kernel (xf-bench) and of a Linux domU with fio at its
+#                     blkfront defaults and at its best, on the same disks,
+#                     timed in dom0 by dom0/xf-bench-mon.c; prints the
+#                     XF-BENCH lines (also kept in $XF_GUEST_WORK/bench-last.txt)
+#   XF_GUEST_FIO      the static fio the Linux domU runs (bench mode;
+#                     tests/guest/fetch-fio.sh builds one)
 #
 # Nothing is installed on the host: the packages are fetched with
 # `apt-get download` and unpacked with `dpkg -x` (fetch-debs.sh). Fails on a
@@ -88,6 +96,13 @@ KERNEL="$FS/tests/guest/kernel/xf-test-kernel"
 #    the libraries shipped to dom0).
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$T/xf-peer" tests/guest/dom0/xf-peer.c \
     -pthread -lxenstore -lxenevtchn -lxengnttab || fail "peer build"
+BENCH=${XF_GUEST_BENCH:-}
+if [ -n "$BENCH" ]; then
+    case $BENCH in *[!0-9]*|0) fail "XF_GUEST_BENCH must be a number of runs" ;; esac
+    [ -x "${XF_GUEST_FIO:-}" ] || fail "bench mode needs XF_GUEST_FIO (tests/guest/fetch-fio.sh)"
+    cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$T/xf-bench-mon" tests/guest/dom0/xf-bench-mon.c \
+        -lxenstore || fail "monitor build"
+fi
 
 # 4. dom0's initramfs.
 I="$T/initrd"
@@ -114,21 +129,30 @@ find_lib() {
     done
     return 1
 }
-todo="$I/usr/lib/xen-4.17/bin/xl $I/usr/lib/xen-4.17/bin/xenstored $I/usr/lib/xen-4.17/bin/xenconsoled
-      $I/usr/lib/xen-4.17/bin/xen-init-dom0 $I/tests/xf-peer $I/bin/xenstore"
-extra="libgcc_s.so.1"   # xl's pthread_cancel loads it
-while [ -n "$todo$extra" ]; do
-    next=""
-    for so in $extra $(for f in $todo; do readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; done | sort -u); do
-        [ -e "$I/lib/x86_64-linux-gnu/$so" ] && continue
-        src=$(find_lib "$so") || fail "dom0 library $so not in the packages"
-        cp -L "$src" "$I/lib/x86_64-linux-gnu/$so"
-        next="$next $I/lib/x86_64-linux-gnu/$so"
+# copy_libs ROOT EXTRA PROGRAMS...: their libraries into ROOT (EXTRA: more
+# sonames, "" for none).
+copy_libs() {
+    root=$1
+    extra=$2
+    shift 2
+    todo="$*"
+    while [ -n "$todo$extra" ]; do
+        next=""
+        for so in $extra $(for f in $todo; do readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; done | sort -u); do
+            [ -e "$root/lib/x86_64-linux-gnu/$so" ] && continue
+            src=$(find_lib "$so") || fail "library $so not in the packages"
+            cp -L "$src" "$root/lib/x86_64-linux-gnu/$so"
+            next="$next $root/lib/x86_64-linux-gnu/$so"
+        done
+        todo=$next
+        extra=""
     done
-    todo=$next
-    extra=""
-done
-cp -L "$R/lib64/ld-linux-x86-64.so.2" "$I/lib64/"
+    cp -L "$R/lib64/ld-linux-x86-64.so.2" "$root/lib64/"
+}
+# libgcc_s: xl's pthread_cancel loads it.
+copy_libs "$I" libgcc_s.so.1 $I/usr/lib/xen-4.17/bin/xl $I/usr/lib/xen-4.17/bin/xenstored \
+    $I/usr/lib/xen-4.17/bin/xenconsoled $I/usr/lib/xen-4.17/bin/xen-init-dom0 $I/tests/xf-peer \
+    $I/bin/xenstore
 for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs/xenfs; do
     cp "$R/lib/modules/$KVER/kernel/drivers/xen/$m.ko" "$I/lib/modules/"
 done
@@ -166,8 +190,56 @@ EOF
     n=$((n + 1))
 done
 GUESTS="xf-guest xf-guest-poll"
-printf 'XL_LOG=%s\nPARALLEL=%s\n' "${XF_GUEST_XL_LOG:+1}" "${XF_GUEST_PARALLEL:+1}" \
-    >"$I/tests/options"
+if [ -n "$BENCH" ]; then
+    # Benchmark mode: the test kernel (xf-bench) and a Linux domU (the dom0
+    # kernel, as PVH) with fio, at blkfront's defaults and at its best, on
+    # the same two disks: a 128 MiB file on dom0's tmpfs through loop0, and
+    # null_blk (no data, no delay: the front end and blkback alone).
+    cp "$T/xf-bench-mon" "$I/tests/"
+    for m in fs/configfs/configfs drivers/block/null_blk/null_blk; do
+        cp "$R/lib/modules/$KVER/kernel/$m.ko" "$I/lib/modules/" ||
+            fail "module $m not in the kernel package"
+    done
+    D="$T/domu"
+    mkdir -p "$D/bin" "$D/lib/x86_64-linux-gnu" "$D/lib64" "$D/lib/modules" "$D/proc" "$D/sys" \
+        "$D/dev" "$D/tmp" "$D/run" "$D/var/run"
+    cp "$R/bin/busybox" "$D/bin/busybox"
+    for a in $("$R/bin/busybox" --list); do
+        [ "$a" = busybox ] || ln -s busybox "$D/bin/$a"
+    done
+    cp "$XF_GUEST_FIO" "$D/bin/fio"
+    cp "$R/usr/bin/xenstore" "$D/bin/xenstore"
+    ln -s xenstore "$D/bin/xenstore-write"
+    copy_libs "$D" "" "$D/bin/xenstore"
+    cp "$R/lib/modules/$KVER/kernel/drivers/block/xen-blkfront.ko" "$D/lib/modules/"
+    cp tests/guest/domu-bench-init "$D/init"
+    chmod +x "$D/init"
+    (cd "$D" && find . | "$R/bin/busybox" cpio -o -H newc 2>/dev/null | gzip -1 >"$I/tests/domu.cpio.gz") ||
+        fail "domU initramfs"
+    cp "$R/boot/vmlinuz-$KVER" "$I/tests/vmlinuz"
+    # Linux at its best preallocates its persistent grants' pages: a
+    # 16-page ring of 512 requests x (256 + 2) pages is 516 MiB per disk
+    # queue, 1 GiB for the two disks: that domU gets 1792 MiB (QEMU: 4 GiB).
+    QEMU_MEM=4096M
+    disks='disk = [ "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/tests/xf-block,target=/dev/loop0",
+         "format=raw,vdev=xvdb,access=rw,backendtype=phy,script=/tests/xf-block,target=/dev/nullb0" ]'
+    for g in "xf-bench:/tests/xf-test-kernel::xf-bench:128" \
+             "linux-default:/tests/vmlinuz:/tests/domu.cpio.gz:console=hvc0 rdinit=/init loglevel=4:256" \
+             "linux-best:/tests/vmlinuz:/tests/domu.cpio.gz:console=hvc0 rdinit=/init loglevel=4 xfbest:1792"; do
+        IFS=: read -r name kernel ramdisk cmdline mem <<EOF
+$g
+EOF
+        {
+            printf 'name = "%s"\ntype = "pvh"\nkernel = "%s"\n' "$name" "$kernel"
+            [ -z "$ramdisk" ] || printf 'ramdisk = "%s"\n' "$ramdisk"
+            printf 'cmdline = "%s"\nmemory = %s\nvcpus = 1\ntsc_mode = "native"\n' "$cmdline" "$mem"
+            printf '%s\non_poweroff = "destroy"\non_crash = "destroy"\n' "$disks"
+        } >"$I/tests/$name.cfg"
+    done
+    GUESTS="xf-bench linux-default linux-best"
+fi
+printf 'XL_LOG=%s\nPARALLEL=%s\nBENCH=%s\n' "${XF_GUEST_XL_LOG:+1}" "${XF_GUEST_PARALLEL:+1}" \
+    "$BENCH" >"$I/tests/options"
 cat >"$I/init" <<'EOF'
 #!/bin/sh
 export PATH=/bin:/sbin:/usr/lib/xen-4.17/bin
@@ -190,13 +262,25 @@ done
 insmod /lib/modules/xen-blkback.ko max_ring_page_order=4 max_queues=2 ||
     echo "XF-DOM0: insmod xen-blkback failed"
 insmod /lib/modules/xen-netback.ko max_queues=2 || echo "XF-DOM0: insmod xen-netback failed"
-# Each guest's disks: a 64 MiB file on tmpfs through loopN, a 16 MiB brd ramN.
-insmod /lib/modules/brd.ko rd_nr=2 rd_size=16384 || echo "XF-DOM0: insmod brd failed"
-for n in 0 1; do
-    truncate -s 64M /tmp/xf-disk$n.img && losetup /dev/loop$n /tmp/xf-disk$n.img ||
-        echo "XF-DOM0: loop$n setup failed"
-done
-echo "XF-DOM0: vcpus $(grep -c ^processor /proc/cpuinfo), disks $(cat /sys/block/loop0/size) $(cat /sys/block/ram0/size) sectors"
+if [ -n "$BENCH" ]; then
+    # The benchmark's disks: 128 MiB on tmpfs, written once so that reads
+    # find pages (not holes), through loop0; null_blk, 1 GiB, completing
+    # at once.
+    dd if=/dev/zero of=/tmp/xf-bench.img bs=1M count=128 2>/dev/null &&
+        losetup /dev/loop0 /tmp/xf-bench.img || echo "XF-DOM0: loop0 setup failed"
+    insmod /lib/modules/configfs.ko || echo "XF-DOM0: insmod configfs failed"
+    insmod /lib/modules/null_blk.ko nr_devices=1 gb=1 irqmode=0 ||
+        echo "XF-DOM0: insmod null_blk failed"
+    echo "XF-DOM0: vcpus $(grep -c ^processor /proc/cpuinfo), disks $(cat /sys/block/loop0/size) $(cat /sys/block/nullb0/size) sectors"
+else
+    # Each guest's disks: a 64 MiB file on tmpfs through loopN, a 16 MiB brd ramN.
+    insmod /lib/modules/brd.ko rd_nr=2 rd_size=16384 || echo "XF-DOM0: insmod brd failed"
+    for n in 0 1; do
+        truncate -s 64M /tmp/xf-disk$n.img && losetup /dev/loop$n /tmp/xf-disk$n.img ||
+            echo "XF-DOM0: loop$n setup failed"
+    done
+    echo "XF-DOM0: vcpus $(grep -c ^processor /proc/cpuinfo), disks $(cat /sys/block/loop0/size) $(cat /sys/block/ram0/size) sectors"
+fi
 mkdir -p /proc/xen
 mount -t xenfs xenfs /proc/xen
 mkdir -p /var/run/xen /var/run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen/console
@@ -250,6 +334,78 @@ finish_guest() {
     cat /var/log/xen/console/guest-$name.log
     echo "XF-DOM0: console log of $name end"
 }
+# bench_guest NAME RUN: one benchmark guest, timed by the monitor; a guest
+# that ends without its markers is tried once more (Linux as a PVH domU
+# under TCG sometimes triple-faults early in its boot).
+bench_guest() {
+    bench_try "$@" || {
+        echo "XF-DOM0: $1 run $2: no figures: trying once more"
+        bench_try "$@"
+    }
+}
+bench_try() {
+    if ! xl create -p /tests/$1.cfg >/tmp/xl-$1.log 2>&1; then
+        cat /tmp/xl-$1.log
+        echo "XF-DOM0: xl create $1 failed"
+        return 0
+    fi
+    domid=$(xl domid $1)
+    /tests/xf-bench-mon "$domid" "$1" "$2" &
+    mon=$!
+    xl unpause $1
+    # Until the monitor has seen "done", or the guest is gone: seen gone 5
+    # times in a row (under load a lone `xl domid` can fail while the
+    # domain runs); at most 300 s.
+    n=0
+    gone=0
+    while kill -0 $mon 2>/dev/null && [ $gone -lt 5 ]; do
+        n=$((n + 1))
+        if [ $n -gt 1500 ]; then
+            echo "XF-DOM0: $1 still running after 300 s"
+            break
+        fi
+        if xl domid $1 >/dev/null 2>&1; then gone=0; else gone=$((gone + 1)); fi
+        sleep 0.2
+    done
+    kill $mon 2>/dev/null
+    wait $mon
+    st=$?
+    # The guest powers itself off after "done": wait for it (60 s at most).
+    n=0
+    while xl domid $1 >/dev/null 2>&1; do
+        n=$((n + 1))
+        if [ $n -gt 300 ]; then
+            echo "XF-DOM0: $1 did not end: destroying it"
+            xl destroy $1
+            break
+        fi
+        sleep 0.2
+    done
+    if [ $st != 0 ]; then
+        echo "XF-DOM0: bench monitor of $1 run $2 failed; the guest's console:"
+        tail -n 15 /var/log/xen/console/guest-$1.log | sed "s/^/XF-DOM0: $1: /"
+        return 1
+    fi
+}
+if [ -n "$BENCH" ]; then
+    # Interleaved: each run has every guest once, the order rotating.
+    r=1
+    while [ $r -le "$BENCH" ]; do
+        case $((r % 3)) in
+            1) order="xf-bench linux-default linux-best" ;;
+            2) order="linux-default linux-best xf-bench" ;;
+            *) order="linux-best xf-bench linux-default" ;;
+        esac
+        for g in $order; do bench_guest $g $r; done
+        r=$((r + 1))
+    done
+    for g in xf-bench linux-default linux-best; do
+        grep "^# bench\|^not ok\|^Bail\|PANIC" /var/log/xen/console/guest-$g.log | sed "s/^/XF-DOM0: $g: /"
+    done
+    echo "XF-DOM0: all guests ended (dom0 uptime $(up) s)"
+    echo "XF-DOM0: done"
+    poweroff -f
+fi
 if [ -z "$PARALLEL" ]; then
     start_guest xf-guest 0
     finish_guest xf-guest 0
@@ -277,7 +433,7 @@ say "kernel, peer and initramfs built ($(($(date +%s) - start)) s)"
 #    commas, so dom0's command line has none.
 LOG="$T/serial.log"
 : >"$LOG"
-qemu-system-x86_64 -machine q35 -accel tcg,tb-size=256 -cpu max -m 1536M -smp 2 \
+qemu-system-x86_64 -machine q35 -accel tcg,tb-size=256 -cpu max -m "${QEMU_MEM:-1536M}" -smp 2 \
     -display none -nodefaults -no-reboot -monitor none -serial "file:$LOG" \
     -kernel "$T/xen" \
     -append "console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=2 loglvl=all guest_loglvl=all noreboot smap=0" \
@@ -318,6 +474,16 @@ say "QEMU ran $(($(date +%s) - qstart)) s"
 
 # 6. Each guest's TAP: its port 0xE9 lines, which Xen prints as "(dN) text".
 tr -d '\r' <"$LOG" >"$T/serial.txt"
+if [ -n "$BENCH" ]; then
+    grep "^XF-BENCH \|XF-DOM0:" "$T/serial.txt" | grep -v "console log" >"$WORK/bench-last.txt" || true
+    cat "$WORK/bench-last.txt"
+    [ -z "$reason" ] || fail "$reason"
+    got=$(grep -c "^XF-BENCH " "$WORK/bench-last.txt" || true)
+    want=$((BENCH * 3 * 2 * 5))
+    [ "$got" = "$want" ] || fail "$got of $want benchmark phases measured"
+    say "benchmark: $got phases measured ($(($(date +%s) - start)) s in all)"
+    exit 0
+fi
 grep "XF-DOM0:\|xf-peer:" "$T/serial.txt" | grep -v "console log" | head -n 60 >"$T/dom0.out" || true
 sed 's/^/guest: dom0: /' "$T/dom0.out" | grep -v "req [0-9]* '" || true
 [ -z "$reason" ] || fail "$reason"

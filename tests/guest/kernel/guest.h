@@ -44,6 +44,9 @@ const char *case_blk_second_disk(void);
 const char *case_blk_reattach(void);
 const char *case_blk_close(void);
 
+/* bench.c (command line xf-bench) */
+const char *bench_main(void);
+
 /* net.c */
 const char *case_net_connect(void);
 const char *case_net_small(void);

@@ -371,7 +371,8 @@ static const char *case_xs_connect(void)
     self_id = (domid_t)id;
     rc = xf_xenbus_read_str(xb, XF_XENBUS_TX_NONE, "name", NULL, buf, sizeof(buf), 0);
     CHECK(rc >= 0, "read name %d", rc);
-    CHECK(!kstrcmp(buf, poll_mode ? "xf-guest-poll" : "xf-guest"), "name '%s'", buf);
+    CHECK(!kstrcmp(buf, cmdline_has("xf-bench") ? "xf-bench" :
+                   poll_mode ? "xf-guest-poll" : "xf-guest"), "name '%s'", buf);
     char path[64], want[64];
     rc = xf_xenbus_get_domain_path(xb, self_id, path, sizeof(path), 0);
     ksnprintf(want, sizeof(want), "/local/domain/%u", (unsigned)self_id);
@@ -845,6 +846,33 @@ static const struct test_case cases[NR_CASES] = {
     { "peer: done", NULL, true },
 };
 
+/* Benchmark mode (xf-bench, bench.c): the set-up cases, then the block
+ * phases; no peer, the dom0 monitor times them. */
+static void bench_mode(void)
+{
+    static const struct test_case setup[] = {
+        { "pvh", case_pvh, false },
+        { "evtchn", case_evtchn_upcall, false },
+        { "clock", case_clock, false },
+        { "console", case_console, false },
+        { "xenstore", case_xs_connect, false },
+    };
+    const char *why = NULL;
+
+    kprintf("# xenfront PVH test kernel (benchmark, %s)\n", poll_mode ? "polling" : "upcalls");
+    kprintf("1..1\n");
+    for (unsigned i = 0; i < sizeof(setup) / sizeof(setup[0]) && !why; i++)
+        why = setup[i].fn();
+    if (!why && xf_gnttab_create(&gt, NULL) != 0)
+        why = "xf_gnttab_create";
+    if (!why)
+        why = bench_main();
+    tap(!why, "bench: block phases on xvda and xvdb", why);
+    if (con)
+        (void)xf_console_flush(con, deadline_ms(3000));
+    xf_pvh_shutdown(SHUTDOWN_poweroff);
+}
+
 void kernel_main(uint32_t start_info_pa)
 {
     idt_init();
@@ -857,6 +885,10 @@ void kernel_main(uint32_t start_info_pa)
     }
     xf_log_set_hook(log_hook, NULL, XF_LOG_INFO);
     poll_mode = cmdline_has("xf-poll");
+    if (cmdline_has("xf-bench")) {
+        bench_mode();
+        return;
+    }
     kprintf("# xenfront PVH test kernel (%s)\n", poll_mode ? "polling" : "upcalls");
     kprintf("1..%u\n", (unsigned)NR_CASES);
 
