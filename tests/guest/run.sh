@@ -221,11 +221,21 @@ if [ -n "$BENCH" ]; then
     # 16-page ring of 512 requests x (256 + 2) pages is 516 MiB per disk
     # queue, 1 GiB for the two disks: that domU gets 1792 MiB (QEMU: 4 GiB).
     QEMU_MEM=4096M
+    # One dom0 vCPU (XF_BENCH_DOM0_VCPUS to change): with two, dom0's and the
+    # guest's three vCPUs share QEMU's two CPUs, and what is measured is
+    # largely who waits for a CPU.
+    DOM0_VCPUS=${XF_BENCH_DOM0_VCPUS:-1}
+    # mitigations=off: under TCG every CR3 write flushes QEMU's whole soft
+    # TLB, so KPTI's two per system call and interrupt would dominate what
+    # is measured here (the drivers), as it would not on hardware. The test
+    # kernel has no such switches. XF_BENCH_LINUX_MITIGATIONS=1 keeps them.
+    LINUX_CMDLINE="console=hvc0 rdinit=/init loglevel=4"
+    [ -n "${XF_BENCH_LINUX_MITIGATIONS:-}" ] || LINUX_CMDLINE="$LINUX_CMDLINE mitigations=off"
     disks='disk = [ "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/tests/xf-block,target=/dev/loop0",
          "format=raw,vdev=xvdb,access=rw,backendtype=phy,script=/tests/xf-block,target=/dev/nullb0" ]'
     for g in "xf-bench:/tests/xf-test-kernel::xf-bench:128" \
-             "linux-default:/tests/vmlinuz:/tests/domu.cpio.gz:console=hvc0 rdinit=/init loglevel=4:256" \
-             "linux-best:/tests/vmlinuz:/tests/domu.cpio.gz:console=hvc0 rdinit=/init loglevel=4 xfbest:1792"; do
+             "linux-default:/tests/vmlinuz:/tests/domu.cpio.gz:$LINUX_CMDLINE:256" \
+             "linux-best:/tests/vmlinuz:/tests/domu.cpio.gz:$LINUX_CMDLINE xfbest:1792"; do
         IFS=: read -r name kernel ramdisk cmdline mem <<EOF
 $g
 EOF
@@ -353,21 +363,8 @@ bench_try() {
     /tests/xf-bench-mon "$domid" "$1" "$2" &
     mon=$!
     xl unpause $1
-    # Until the monitor has seen "done", or the guest is gone: seen gone 5
-    # times in a row (under load a lone `xl domid` can fail while the
-    # domain runs); at most 300 s.
-    n=0
-    gone=0
-    while kill -0 $mon 2>/dev/null && [ $gone -lt 5 ]; do
-        n=$((n + 1))
-        if [ $n -gt 1500 ]; then
-            echo "XF-DOM0: $1 still running after 300 s"
-            break
-        fi
-        if xl domid $1 >/dev/null 2>&1; then gone=0; else gone=$((gone + 1)); fi
-        sleep 0.2
-    done
-    kill $mon 2>/dev/null
+    # The monitor ends at "done", when the guest is gone, or at its
+    # timeout; nothing else runs in dom0 meanwhile.
     wait $mon
     st=$?
     # The guest powers itself off after "done": wait for it (60 s at most).
@@ -436,7 +433,7 @@ LOG="$T/serial.log"
 qemu-system-x86_64 -machine q35 -accel tcg,tb-size=256 -cpu max -m "${QEMU_MEM:-1536M}" -smp 2 \
     -display none -nodefaults -no-reboot -monitor none -serial "file:$LOG" \
     -kernel "$T/xen" \
-    -append "console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=2 loglvl=all guest_loglvl=all noreboot smap=0" \
+    -append "console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=${DOM0_VCPUS:-2} loglvl=all guest_loglvl=all noreboot smap=0" \
     -initrd "$T/vmlinuz console=hvc0 earlyprintk=xen rdinit=/init loglevel=4,$T/dom0.cpio.gz" \
     >"$T/qemu.out" 2>&1 &
 QPID=$!
@@ -478,7 +475,8 @@ if [ -n "$BENCH" ]; then
     grep "^XF-BENCH \|XF-DOM0:" "$T/serial.txt" | grep -v "console log" >"$WORK/bench-last.txt" || true
     cat "$WORK/bench-last.txt"
     [ -z "$reason" ] || fail "$reason"
-    got=$(grep -c "^XF-BENCH " "$WORK/bench-last.txt" || true)
+    # A guest tried twice may have measured a phase twice: count each once.
+    got=$(grep "^XF-BENCH " "$WORK/bench-last.txt" | cut -d' ' -f2-5 | sort -u | wc -l)
     want=$((BENCH * 3 * 2 * 5))
     [ "$got" = "$want" ] || fail "$got of $want benchmark phases measured"
     say "benchmark: $got phases measured ($(($(date +%s) - start)) s in all)"
