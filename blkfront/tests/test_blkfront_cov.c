@@ -376,7 +376,7 @@ END_TEST
  * pending) and submits again is refused with -XF_ENOTCONN, and the I/O it
  * tried never runs: close does not leave work behind in a freed context. */
 static struct xf_blkfront_io retry_io;
-static int retry_rc = 1, first_status = 1;
+static int retry_rc = 1, first_status = 1, service_rc = 1;
 
 static void resubmit_done(struct xf_blkfront *bf, struct xf_blkfront_io *io, int status, void *arg)
 {
@@ -384,6 +384,7 @@ static void resubmit_done(struct xf_blkfront *bf, struct xf_blkfront_io *io, int
     (void)arg;
     first_status = status;
     retry_rc = xf_blkfront_submit(bf, &retry_io);
+    service_rc = xf_blkfront_service(bf, DEADLINE_MS(100));
 }
 
 START_TEST(test_cov_resubmit_during_close)
@@ -409,6 +410,28 @@ START_TEST(test_cov_resubmit_during_close)
     xf_blkback_pause(bb, false);
     ck_assert_int_eq(first_status, -XF_ENOTCONN);
     ck_assert_int_eq(retry_rc, -XF_ENOTCONN);
+    ck_assert_int_eq(service_rc, -XF_ENOTCONN);
+    assert_nothing_held();
+    world_down();
+}
+END_TEST
+
+/* The toolstack makes the device's state node read-only while the device
+ * is connected: close cannot write Closing, tears down all the same, returns
+ * 0 and holds nothing (the ring pages' grants end or are deferred). */
+START_TEST(test_cov_close_store_refuses)
+{
+    const char *ro[2] = { "n0", NULL };
+    char path[32], state[160];
+    struct xf_blkfront *bf;
+
+    world_up(NULL);
+    bf = open_dev(NULL);
+    snprintf(path, sizeof(path), "r%u", (unsigned)guest);
+    ro[1] = path;
+    snprintf(state, sizeof(state), "%s/state", fe);
+    ck_assert_int_eq(xf_xsd_set_perms(xsd, state, ro, 2), 0);
+    ck_assert_int_eq(xf_blkfront_close(bf, DEADLINE_MS(3000)), 0);
     assert_nothing_held();
     world_down();
 }
@@ -437,6 +460,7 @@ int main(void)
     tcase_add_test(tc, test_cov_backend_states);
     tcase_add_test(tc, test_cov_no_watch_slot_and_bad_submissions);
     tcase_add_test(tc, test_cov_resubmit_during_close);
+    tcase_add_test(tc, test_cov_close_store_refuses);
     suite_add_tcase(s, tc);
     return xf_check_run(s);
 }

@@ -279,6 +279,39 @@ START_TEST(test_cov_connect_store_refuses)
 }
 END_TEST
 
+/* The toolstack's MAC in upper-case hex is the same MAC; a state callback
+ * hears of the back end's state changes; stats into NULL are ignored. */
+static unsigned nstate;
+
+static void cb_state(struct xf_netfront *n, void *arg)
+{
+    (void)n;
+    (void)arg;
+    nstate++;
+}
+
+START_TEST(test_cov_mac_case_and_state_callback)
+{
+    struct xf_netfront_config c;
+    struct xf_netback_config bc;
+    struct xf_netfront_info info;
+    static const uint8_t want[6] = { 0x00, 0x16, 0x3e, 0x0a, 0xbb, 0xcc };
+
+    memset(&bc, 0, sizeof(bc));
+    bc.mac = "00:16:3E:0A:BB:CC";
+    world_up_cfg(&bc);
+    fcfg_default(&c);
+    c.state = cb_state;
+    nstate = 0;
+    nf_up(&c);
+    ck_assert_int_eq(xf_netfront_info(nf, &info), 0);
+    ck_assert_mem_eq(info.mac, want, 6);
+    ck_assert_uint_gt(nstate, 0);                         /* InitWait, Connected */
+    xf_netfront_stats(nf, 0, NULL);
+    world_down();
+}
+END_TEST
+
 /* What send, mcast and the queries refuse, each with the errno the header
  * names, and nothing sent afterwards: before connect, and against a back
  * end without feature-sg, GSO or multicast control. */
@@ -387,6 +420,7 @@ int main(void)
     tcase_add_test(tc, test_cov_connect_no_memory);
     tcase_add_test(tc, test_cov_connect_store_refuses);
     tcase_add_test(tc, test_cov_send_refusals);
+    tcase_add_test(tc, test_cov_mac_case_and_state_callback);
     suite_add_tcase(s, tc);
     return xf_check_run(s);
 }
