@@ -99,23 +99,15 @@ void xf_blkfront__run_done(struct xf_blkfront *bf, struct xf_blkfront_io *done)
     }
 }
 
-static void fifo_push(struct bf_queue *q, struct xf_blkfront_io *io, bool head)
+/* Put io first on q (a FUA write's flush goes before later I/O). */
+static void fifo_push_head(struct bf_queue *q, struct xf_blkfront_io *io)
 {
     io->priv.queued |= BF_Q_FIFO;
     io->priv.q = (uint16_t)q->index;
-    if (head) {
-        io->priv.next = q->head;
-        q->head = io;
-        if (q->tail == NULL)
-            q->tail = io;
-    } else {
-        io->priv.next = NULL;
-        if (q->tail != NULL)
-            q->tail->priv.next = io;
-        else
-            q->head = io;
+    io->priv.next = q->head;
+    q->head = io;
+    if (q->tail == NULL)
         q->tail = io;
-    }
 }
 
 static void fifo_pop(struct bf_queue *q)
@@ -145,9 +137,9 @@ static void piece_done(struct xf_blkfront *bf, struct xf_blkfront_io *io, uint64
         io->priv.total = io->priv.left = 1;
         io->priv.issued = 0;
         /* Its queue may be gone since a reconnect with fewer queues. */
-        fifo_push(&bf->q[bf->nq ? io->priv.q % bf->nq
-                                : (io->priv.q < XF_BLKFRONT_MAX_QUEUES ? io->priv.q : 0)],
-                  io, true);
+        fifo_push_head(&bf->q[bf->nq ? io->priv.q % bf->nq
+                                     : (io->priv.q < XF_BLKFRONT_MAX_QUEUES ? io->priv.q : 0)],
+                       io);
         return;
     }
     done_push(bf, done, io);
