@@ -33,6 +33,8 @@
 #                     scripts/bench-guest.sh): N interleaved runs of the test
 #                     kernel (xf-bench) and of a Linux domU with fio at its
 #                     blkfront defaults and at its best, on the same disks,
+#                     then (kernel and Linux at its defaults) the network
+#                     phases on a vif (dom0/xf-netbench.c the traffic),
 #                     timed in dom0 by dom0/xf-bench-mon.c; prints the
 #                     XF-BENCH lines (also kept in $XF_GUEST_WORK/bench-last.txt)
 #   XF_GUEST_FIO      the static fio the Linux domU runs (bench mode;
@@ -102,6 +104,10 @@ if [ -n "$BENCH" ]; then
     [ -x "${XF_GUEST_FIO:-}" ] || fail "bench mode needs XF_GUEST_FIO (tests/guest/fetch-fio.sh)"
     cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$T/xf-bench-mon" tests/guest/dom0/xf-bench-mon.c \
         -lxenstore || fail "monitor build"
+    # The network phases' traffic, in dom0 and in the Linux domU: static,
+    # so that it needs no library in either.
+    cc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$T/xf-netbench" \
+        tests/guest/dom0/xf-netbench.c || fail "xf-netbench build"
 fi
 
 # 4. dom0's initramfs.
@@ -194,8 +200,9 @@ if [ -n "$BENCH" ]; then
     # Benchmark mode: the test kernel (xf-bench) and a Linux domU (the dom0
     # kernel, as PVH) with fio, at blkfront's defaults and at its best, on
     # the same two disks: a 128 MiB file on dom0's tmpfs through loop0, and
-    # null_blk (no data, no delay: the front end and blkback alone).
-    cp "$T/xf-bench-mon" "$I/tests/"
+    # null_blk (no data, no delay: the front end and blkback alone); and a
+    # vif (no bridge: dom0's monitor sends and counts on vifDOMID.0).
+    cp "$T/xf-bench-mon" "$T/xf-netbench" "$I/tests/"
     for m in fs/configfs/configfs drivers/block/null_blk/null_blk; do
         cp "$R/lib/modules/$KVER/kernel/$m.ko" "$I/lib/modules/" ||
             fail "module $m not in the kernel package"
@@ -208,10 +215,12 @@ if [ -n "$BENCH" ]; then
         [ "$a" = busybox ] || ln -s busybox "$D/bin/$a"
     done
     cp "$XF_GUEST_FIO" "$D/bin/fio"
+    cp "$T/xf-netbench" "$D/bin/xf-netbench"
     cp "$R/usr/bin/xenstore" "$D/bin/xenstore"
     ln -s xenstore "$D/bin/xenstore-write"
     copy_libs "$D" "" "$D/bin/xenstore"
-    cp "$R/lib/modules/$KVER/kernel/drivers/block/xen-blkfront.ko" "$D/lib/modules/"
+    cp "$R/lib/modules/$KVER/kernel/drivers/block/xen-blkfront.ko" \
+        "$R/lib/modules/$KVER/kernel/drivers/net/xen-netfront.ko" "$D/lib/modules/"
     cp tests/guest/domu-bench-init "$D/init"
     chmod +x "$D/init"
     (cd "$D" && find . | "$R/bin/busybox" cpio -o -H newc 2>/dev/null | gzip -1 >"$I/tests/domu.cpio.gz") ||
@@ -233,6 +242,7 @@ if [ -n "$BENCH" ]; then
     [ -n "${XF_BENCH_LINUX_MITIGATIONS:-}" ] || LINUX_CMDLINE="$LINUX_CMDLINE mitigations=off"
     disks='disk = [ "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/tests/xf-block,target=/dev/loop0",
          "format=raw,vdev=xvdb,access=rw,backendtype=phy,script=/tests/xf-block,target=/dev/nullb0" ]'
+    k=0
     for g in "xf-bench:/tests/xf-test-kernel::xf-bench:128" \
              "linux-default:/tests/vmlinuz:/tests/domu.cpio.gz:$LINUX_CMDLINE:256" \
              "linux-best:/tests/vmlinuz:/tests/domu.cpio.gz:$LINUX_CMDLINE xfbest:1792"; do
@@ -244,7 +254,9 @@ EOF
             [ -z "$ramdisk" ] || printf 'ramdisk = "%s"\n' "$ramdisk"
             printf 'cmdline = "%s"\nmemory = %s\nvcpus = 1\ntsc_mode = "native"\n' "$cmdline" "$mem"
             printf '%s\non_poweroff = "destroy"\non_crash = "destroy"\n' "$disks"
+            printf 'vif = [ "mac=00:16:3e:58:46:1%s,script=/tests/xf-vif" ]\n' "$k"
         } >"$I/tests/$name.cfg"
+        k=$((k + 1))
     done
     GUESTS="xf-bench linux-default linux-best"
 fi
@@ -477,7 +489,9 @@ if [ -n "$BENCH" ]; then
     [ -z "$reason" ] || fail "$reason"
     # A guest tried twice may have measured a phase twice: count each once.
     got=$(grep "^XF-BENCH " "$WORK/bench-last.txt" | cut -d' ' -f2-5 | sort -u | wc -l)
-    want=$((BENCH * 3 * 2 * 5))
+    # 3 guests x 2 disks x 5 phases, and 6 network phases in the test
+    # kernel and Linux at its defaults.
+    want=$((BENCH * (3 * 2 * 5 + 2 * 6)))
     [ "$got" = "$want" ] || fail "$got of $want benchmark phases measured"
     say "benchmark: $got phases measured ($(($(date +%s) - start)) s in all)"
     exit 0

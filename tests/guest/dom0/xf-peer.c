@@ -52,6 +52,11 @@
  *                               guest); VDEV's device is remembered
  *   blk-attach NAME          -> ok once `xl block-attach DOMID SPEC` is started,
  *                               SPEC giving NAME that device again
+ *   net-detach DEVID         -> ok once the echo is stopped (the interface is
+ *                               about to go) and `xl network-detach DOMID
+ *                               DEVID` is started in the background
+ *   net-attach MAC           -> ok once `xl network-attach DOMID mac=MAC
+ *                               script=/tests/xf-vif` is started
  *   bg-wait                  -> ok when that background xl exited 0 (30 s)
  *   done                     -> ok, and exit 0
  */
@@ -315,7 +320,8 @@ static void echo_end(char *resp, size_t cap)
 static pid_t bg_pid = -1;
 static char detached_dev[256];
 
-static void bg_xl(const char *verb, const char *arg, char *resp, size_t cap)
+/* xl VERB DOMID ARG [ARG2] (ARG2 NULL: none). */
+static void bg_xl2(const char *verb, const char *arg, const char *arg2, char *resp, size_t cap)
 {
     char dom[16];
     if (bg_pid > 0) {
@@ -325,11 +331,16 @@ static void bg_xl(const char *verb, const char *arg, char *resp, size_t cap)
     snprintf(dom, sizeof(dom), "%u", domid);
     bg_pid = fork();
     if (bg_pid == 0) {
-        execlp("xl", "xl", "-v", "-T", verb, dom, arg, (char *)NULL);
+        execlp("xl", "xl", "-v", "-T", verb, dom, arg, arg2, (char *)NULL);
         _exit(127);
     }
     snprintf(resp, cap, bg_pid > 0 ? "ok" : "fork-failed");
-    plog("xl %s %s %s: pid %d", verb, dom, arg, (int)bg_pid);
+    plog("xl %s %s %s %s: pid %d", verb, dom, arg, arg2 ? arg2 : "", (int)bg_pid);
+}
+
+static void bg_xl(const char *verb, const char *arg, char *resp, size_t cap)
+{
+    bg_xl2(verb, arg, NULL, resp, cap);
 }
 
 static void bg_wait(char *resp, size_t cap)
@@ -502,6 +513,16 @@ static void handle(const char *req, char *resp, size_t cap)
         snprintf(spec, sizeof(spec), "format=raw,vdev=%s,access=rw,backendtype=phy,"
                  "script=/tests/xf-block,target=%s", arg, detached_dev);
         bg_xl("block-attach", spec, resp, cap);
+    } else if (!strcmp(cmd, "net-detach")) {
+        char scratch[128];
+        if (echo_fd >= 0)
+            echo_end(scratch, sizeof(scratch));
+        bg_xl("network-detach", arg, resp, cap);
+    } else if (!strcmp(cmd, "net-attach")) {
+        /* network-attach takes each key=value as an argument of its own. */
+        char mac[64];
+        snprintf(mac, sizeof(mac), "mac=%s", arg);
+        bg_xl2("network-attach", mac, "script=/tests/xf-vif", resp, cap);
     } else if (!strcmp(cmd, "bg-wait")) {
         bg_wait(resp, cap);
     } else if (!strcmp(cmd, "done")) {

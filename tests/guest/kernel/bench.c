@@ -11,11 +11,19 @@
  * monitor (dom0/xf-bench-mon.c) times the phase by blkback's own request
  * and sector counters, for this kernel and for Linux alike. The kernel
  * also prints what it measured itself, with Xen's clock.
+ *
+ * Then the network phases through libxfnetfront (one queue, as the 1-vCPU
+ * Linux domU gets): sending frames of 60 and 1514 bytes and 65,226-byte
+ * GSO frames to dom0 as fast as the ring takes them, then receiving what
+ * dom0's sender (started by the monitor) sends, as the Linux domU does with
+ * dom0/xf-netbench.c. dom0's monitor times them by netback's interface
+ * counters.
  */
 #include "guest.h"
 
 #include <xenfront/blkfront.h>
 #include <xenfront/errno.h>
+#include <xenfront/netfront.h>
 #include <xenfront/platform.h>
 
 #define SECT 512u
@@ -105,16 +113,20 @@ static void bench_done(struct xf_blkfront *bf, struct xf_blkfront_io *io, int st
 
 /* Each marker its own node (data/bench/N): a watch event reports a path,
  * and a node rewritten before dom0 reads it would lose a marker. */
-static void marker(const char *what, const char *disk, const struct phase *ph)
+static void marker_raw(const char *what, const char *disk, const char *name, uint32_t bs)
 {
     static unsigned seq;
     char v[96], path[32];
-    int n = ksnprintf(v, sizeof(v), "%s %s %s %u", what, disk, ph ? ph->name : "-",
-                      ph ? ph->bs : 0);
+    int n = ksnprintf(v, sizeof(v), "%s %s %s %u", what, disk, name, bs);
     ksnprintf(path, sizeof(path), "data/bench/%u", seq++);
     int rc = xf_xenbus_write(xb, XF_XENBUS_TX_NONE, path, v, (size_t)n, deadline_ms(5000));
     if (rc < 0)
         kprintf("# bench: marker '%s' not written: %d\n", v, rc);
+}
+
+static void marker(const char *what, const char *disk, const struct phase *ph)
+{
+    marker_raw(what, disk, ph ? ph->name : "-", ph ? ph->bs : 0);
 }
 
 /* Wait until cond() or the deadline, servicing the device meanwhile. */
@@ -199,13 +211,204 @@ static const char *bench_disk(const char *vdev, const char *disk, uint64_t secs)
     return e;
 }
 
-/* xvda then xvdb, every phase; "done" tells dom0's monitor it is over. */
+/* The network phases, in the same order as the Linux domU's init. */
+struct nphase {
+    const char *name;
+    uint32_t size;        /* frame bytes */
+    bool rx, gso;
+};
+
+static const struct nphase nphases[] = {
+    { "tx-60", 60, false, false },       { "tx-1514", 1514, false, false },
+    { "tx-gso", 65226, false, true },    { "rx-60", 60, true, false },
+    { "rx-1514", 1514, true, false },    { "rx-gso", 65226, true, true },
+};
+
+static volatile uint64_t nb_tx_done, nb_tx_err, nb_rx_frames, nb_rx_bytes;
+static volatile int nb_first_err;
+
+static void nb_tx_cb(struct xf_netfront *n, unsigned int q, void *cookie, int status, void *arg)
+{
+    (void)n;
+    (void)q;
+    (void)cookie;
+    (void)arg;
+    if (status != 0 && nb_tx_err++ == 0)
+        nb_first_err = status;
+    nb_tx_done++;
+}
+
+static bool nb_rx_cb(struct xf_netfront *n, const struct xf_netfront_rx_pkt *pkt, void *arg)
+{
+    (void)n;
+    (void)arg;
+    nb_rx_frames++;
+    nb_rx_bytes += pkt->len;
+    return false;          /* counted only: the buffers go straight back */
+}
+
+static void put16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* The frame xf-netbench sends: to dom0's vif (fe:ff:ff:ff:ff:ff), EtherType
+ * 0x88B5; gso: TCP/IPv4 10.99.0.2 -> 10.99.0.1, checksum to be filled in. */
+static void build_frame(uint8_t *f, const uint8_t *mac, const struct nphase *ph)
+{
+    memset(f, 0xff, 6);
+    f[0] = 0xfe;
+    memcpy(f + 6, mac, 6);
+    for (uint32_t i = 14; i < ph->size; i++)
+        f[i] = (uint8_t)(i * 7);
+    if (!ph->gso) {
+        put16(f + 12, 0x88b5);
+        return;
+    }
+    uint8_t *ip = f + 14, *tcp = f + 34;
+    put16(f + 12, 0x0800);
+    memset(ip, 0, 40);
+    ip[0] = 0x45;
+    put16(ip + 2, ph->size - 14);
+    ip[8] = 64;
+    ip[9] = 6;
+    ip[12] = 10, ip[13] = 99, ip[14] = 0, ip[15] = 2;
+    ip[16] = 10, ip[17] = 99, ip[18] = 0, ip[19] = 1;
+    uint32_t s = 0;
+    for (unsigned i = 0; i < 20; i += 2)
+        s += (uint32_t)ip[i] << 8 | ip[i + 1];
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    put16(ip + 10, ~s & 0xffff);
+    put16(tcp, 40000);
+    put16(tcp + 2, 0x88b5);
+    tcp[12] = 5 << 4;
+    tcp[13] = 0x18;
+    put16(tcp + 14, 65535);
+    uint32_t ps = (10u << 8 | 99) * 2 + 2 + 1 + 6 + (ph->size - 34);
+    while (ps >> 16)
+        ps = (ps & 0xffff) + (ps >> 16);
+    put16(tcp + 16, ps);
+}
+
+static const char *net_phase(struct xf_netfront *n, const struct xf_netfront_info *in,
+                             const struct nphase *ph, uint64_t secs, uint8_t *frame)
+{
+    uint64_t sent = 0, full = 0, d0 = nb_tx_done, r0 = nb_rx_frames, rb0 = nb_rx_bytes;
+    struct xf_netfront_stats s0, s1;
+    xf_netfront_stats(n, 0, &s0);
+    build_frame(frame, in->mac, ph);
+    /* The GSO frame as a stack hands it over: the headers, then the
+     * payload in two fragments. */
+    uint32_t half = (ph->size - 54) / 2;
+    struct xf_netfront_frag fr[3] = {
+        { frame, 54 }, { frame + 54, half }, { frame + 54 + half, ph->size - 54 - half },
+    };
+    struct xf_netfront_tx t = { .frags = fr, .nfrags = 3, .flags = XF_NETFRONT_TX_CSUM_BLANK,
+                                .gso_type = XF_NETFRONT_GSO_TCPV4, .gso_size = 1448 };
+    if (!ph->gso) {
+        fr[0].len = ph->size;
+        t = (struct xf_netfront_tx){ .frags = fr, .nfrags = 1 };
+    }
+    marker_raw("start", "net", ph->name, ph->size);
+    uint64_t t0 = xf_plat_now_ns(), end = t0 + secs * 1000000000ull;
+    for (;;) {
+        uint64_t now = xf_plat_now_ns();
+        if (now >= end)
+            break;
+        if (ph->rx) {
+            (void)kwait(now + 20 * NS_PER_MS < end ? now + 20 * NS_PER_MS : end);
+            continue;
+        }
+        /* One call per frame, as the Linux domU makes one send() per
+         * frame; a full ring waits for a completion (tx_done runs in the
+         * event handler). */
+        int rc = xf_netfront_send(n, 0, &t);
+        if (rc == 0) {
+            sent++;
+            continue;
+        }
+        CHECK(rc == -XF_EAGAIN, "%s: send %d", ph->name, rc);
+        full++;
+        (void)kwait(now + NS_PER_MS);
+    }
+    /* Drain: every frame completed before "end". */
+    uint64_t dl = deadline_ms(10000);
+    while (xf_netfront_tx_inflight(n, 0) != 0 && xf_plat_now_ns() < dl)
+        (void)kwait(xf_plat_now_ns() + NS_PER_MS);
+    uint64_t ns = xf_plat_now_ns() - t0;
+    marker_raw("end", "net", ph->name, ph->size);
+    CHECK(xf_netfront_tx_inflight(n, 0) == 0, "%s: %u slots never completed", ph->name,
+          xf_netfront_tx_inflight(n, 0));
+    CHECK(nb_tx_err == 0, "%s: %lu sends failed (first %d)", ph->name, (unsigned long)nb_tx_err,
+          nb_first_err);
+    CHECK(nb_tx_done - d0 == sent, "%s: %lu sent, %lu completed", ph->name, (unsigned long)sent,
+          (unsigned long)(nb_tx_done - d0));
+    uint64_t frames = ph->rx ? nb_rx_frames - r0 : sent;
+    uint64_t bytes = ph->rx ? nb_rx_bytes - rb0 : sent * ph->size;
+    xf_netfront_stats(n, 0, &s1);
+    kprintf("# bench xf net %s: %lu frames in %lu ms: %lu frames/s, %lu Mbit/s, %lu ring-full "
+            "waits; events from netback tx %lu rx %lu (guest clock)\n", ph->name,
+            (unsigned long)frames, (unsigned long)(ns / NS_PER_MS),
+            (unsigned long)(frames * 1000000000ull / ns), (unsigned long)(bytes * 8000ull / ns),
+            (unsigned long)full, (unsigned long)(s1.events_tx - s0.events_tx),
+            (unsigned long)(s1.events_rx - s0.events_rx));
+    return NULL;
+}
+
+static const char *bench_net(uint64_t secs)
+{
+    struct xf_netfront *n;
+    struct xf_netfront_info in;
+    struct xf_netfront_config cfg = { .id = "0", .max_queues = 1, .tx_done = nb_tx_cb,
+                                      .rx = nb_rx_cb };
+    int rc = xf_netfront_create(&n, xb, ec, gt, &cfg, deadline_ms(10000));
+    CHECK(rc == 0, "netfront create: %d", rc);
+    const char *e = NULL;
+    rc = xf_netfront_connect(n, deadline_ms(20000));
+    if (rc != 0) {
+        ksnprintf(why_buf, sizeof(why_buf), "netfront connect: %d", rc);
+        e = why_buf;
+    }
+    uint8_t *frame = e ? NULL : xf_plat_page_alloc(16);
+    if (!e && !frame)
+        e = "alloc";
+    if (!e) {
+        (void)xf_netfront_info(n, &in);
+        kprintf("# bench xf net: %u queues, split %d, sg %d, gso tcpv4 %d\n", in.nr_queues,
+                (int)in.split, (int)in.sg, (int)in.gso_tcpv4);
+        for (unsigned i = 0; i < sizeof(nphases) / sizeof(nphases[0]) && !e; i++)
+            e = net_phase(n, &in, &nphases[i], secs, frame);
+        struct xf_netfront_stats st;
+        xf_netfront_stats(n, 0, &st);
+        kprintf("# bench xf net: events tx %lu rx %lu, notify tx %lu rx %lu, spurious %lu\n",
+                (unsigned long)st.events_tx, (unsigned long)st.events_rx,
+                (unsigned long)st.notify_tx, (unsigned long)st.notify_rx,
+                (unsigned long)st.spurious);
+    }
+    if (frame)
+        xf_plat_page_free(frame, 16);
+    rc = xf_netfront_disconnect(n, deadline_ms(10000));
+    if (!e && rc != 0 && rc != -XF_ENOTCONN)
+        FAIL("netfront disconnect: %d", rc);
+    (void)xf_gnttab_reclaim(gt);
+    rc = xf_netfront_destroy(n, deadline_ms(5000));
+    if (!e && rc != 0)
+        FAIL("netfront destroy: %d", rc);
+    return e;
+}
+
+/* xvda then xvdb, every phase, then the network; "done" tells dom0's
+ * monitor it is over. */
 const char *bench_main(void)
 {
     uint64_t secs = 3;
     const char *e = bench_disk("51712", "xvda", secs);
     if (!e)
         e = bench_disk("51728", "xvdb", secs);
+    if (!e)
+        e = bench_net(secs);
     marker("done", "-", NULL);
     return e;
 }

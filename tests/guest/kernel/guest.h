@@ -53,6 +53,7 @@ const char *case_net_small(void);
 const char *case_net_jumbo(void);
 const char *case_net_gso(void);
 const char *case_net_ping(void);
+const char *case_net_reattach(void);
 const char *case_net_close(void);
 
 #endif

@@ -114,7 +114,7 @@ static void log_hook(void *arg, enum xf_log_level level, const char *fmt, va_lis
 /* ------------------------------------------------------------------------
  * TAP.
  */
-#define NR_CASES 38
+#define NR_CASES 39
 static unsigned case_no;
 static unsigned nr_failed;
 
@@ -842,12 +842,13 @@ static const struct test_case cases[NR_CASES] = {
     { "net: multi-slot frames up to 9000 bytes both ways", case_net_jumbo, true },
     { "net: GSO TCPv4 frames up to 64 KiB both ways", case_net_gso, true },
     { "net: dom0 pings the guest's ARP/ICMP responder", case_net_ping, true },
+    { "net: vif detached and re-attached mid-traffic, nothing leaked", case_net_reattach, true },
     { "net: vif disconnected", case_net_close, true },
     { "peer: done", NULL, true },
 };
 
 /* Benchmark mode (xf-bench, bench.c): the set-up cases, then the block
- * phases; no peer, the dom0 monitor times them. */
+ * and network phases; no peer, the dom0 monitor times them. */
 static void bench_mode(void)
 {
     static const struct test_case setup[] = {
@@ -867,7 +868,7 @@ static void bench_mode(void)
         why = "xf_gnttab_create";
     if (!why)
         why = bench_main();
-    tap(!why, "bench: block phases on xvda and xvdb", why);
+    tap(!why, "bench: block phases on xvda and xvdb, network phases on vif 0", why);
     if (con)
         (void)xf_console_flush(con, deadline_ms(3000));
     xf_pvh_shutdown(SHUTDOWN_poweroff);

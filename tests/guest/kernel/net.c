@@ -19,7 +19,8 @@
 #define NR_SMALL (1514 - 60 + 1)     /* every frame size from 60 to 1514 */
 #define NR_JUMBO 8
 #define NR_GSO 6
-#define NR_FRAMES (NR_SMALL + NR_JUMBO + NR_GSO)
+#define NR_RE 512                    /* the reattach case's frames, at most */
+#define NR_FRAMES (NR_SMALL + NR_JUMBO + NR_GSO + NR_RE)
 #define WINDOW 64                    /* frames sent and not yet echoed */
 
 static const uint8_t dom0_mac[6] = { 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -78,12 +79,28 @@ static void bad(const char *why, unsigned seq, unsigned at)
 /* A received packet as one flat copy (at most 64 KiB). */
 static uint8_t rx_flat[65536];
 
+/* The responder's replies carry this cookie: they are not counted as sent
+ * frames (nr_sent, nr_tx_done). */
+static char reply_cookie;
+/* The reattach case's frames sent once the echo has stopped (never echoed,
+ * counted apart). */
+static char drain_cookie;
+static volatile unsigned nr_drain_done, nr_drain_err;
+static volatile int first_drain_err;
+
 static void tx_done(struct xf_netfront *n, unsigned int q, void *cookie, int status, void *arg)
 {
     (void)n;
     (void)q;
-    (void)cookie;
     (void)arg;
+    if (cookie == &reply_cookie)
+        return;
+    if (cookie == &drain_cookie) {
+        if (status != 0 && nr_drain_err++ == 0)
+            first_drain_err = status;
+        nr_drain_done++;
+        return;
+    }
     if (status != 0) {
         if (nr_tx_err++ == 0)
             first_tx_err = status;
@@ -94,7 +111,7 @@ static void tx_done(struct xf_netfront *n, unsigned int q, void *cookie, int sta
 static void reply(const uint8_t *frame, uint32_t len)
 {
     struct xf_netfront_frag f = { frame, len };
-    struct xf_netfront_tx t = { .frags = &f, .nfrags = 1 };
+    struct xf_netfront_tx t = { .frags = &f, .nfrags = 1, .cookie = &reply_cookie };
     (void)xf_netfront_send(nf, 0, &t);
 }
 
@@ -226,13 +243,18 @@ static void state_cb(struct xf_netfront *n, void *arg)
     (void)arg;
 }
 
+static const struct xf_netfront_config net_cfg = {
+    .id = "0", .max_queues = 2, .tx_done = tx_done, .rx = rx, .state = state_cb,
+};
+static uint32_t granted_before;      /* grants live before the vif was set up */
+
 const char *case_net_connect(void)
 {
-    struct xf_netfront_config cfg = {
-        .id = "0", .max_queues = 2, .tx_done = tx_done, .rx = rx, .state = state_cb,
-    };
+    struct xf_gnttab_stats gs;
     corrupt = cmdline_has("xf-corrupt");
-    int rc = xf_netfront_create(&nf, xb, ec, gt, &cfg, deadline_ms(10000));
+    xf_gnttab_get_stats(gt, &gs);
+    granted_before = gs.granted_refs;
+    int rc = xf_netfront_create(&nf, xb, ec, gt, &net_cfg, deadline_ms(10000));
     CHECK(rc == 0, "create: %d", rc);
     rc = xf_netfront_connect(nf, deadline_ms(20000));
     CHECK(rc == 0, "connect: %d", rc);
@@ -496,6 +518,163 @@ const char *case_net_gso(void)
     CHECK(nr_echoed - e0 == NR_GSO, "%u of %u GSO frames echoed", nr_echoed - e0, NR_GSO);
     CHECK(nr_tx_err == 0, "tx: %u failed (first %d)", nr_tx_err, first_tx_err);
     return e2;
+}
+
+/* One frame of the reattach stream (60..1514 bytes, single fragment):
+ * echoed (sequence nr_sent, checked by rx()), or a drain frame. */
+static int re_send(unsigned k, bool drain)
+{
+    static uint8_t buf[1514];
+    unsigned seq = drain ? 0xffffffffu : nr_sent;
+    uint32_t len = 60 + (k * 37u) % 1455u;
+    memcpy(buf, dom0_mac, 6);
+    memcpy(buf + 6, ninfo.mac, 6);
+    put16(buf + 12, ETHERTYPE_XF);
+    put32(buf + 14, seq);
+    xfp_fill(buf + 18, 0, len - 18, frame_seed(seq));
+    struct xf_netfront_frag f = { buf, len };
+    struct xf_netfront_tx t = { .frags = &f, .nfrags = 1, .cookie = drain ? &drain_cookie : NULL };
+    if (!drain) {
+        frame_len[seq] = (uint16_t)len;
+        nr_sent++;
+    }
+    int rc = xf_netfront_send(nf, k % ninfo.nr_queues, &t);
+    if (rc != 0 && !drain)
+        nr_sent--;
+    return rc;
+}
+
+/*
+ * Frames streamed (echoed and checked) when dom0 runs `xl network-detach`:
+ * netback goes Closing, the library disconnects (every frame in flight
+ * completes, with -ENOTCONN if netback never answered it), libxl removes
+ * the device; the context is destroyed and must hold no grant. Then `xl
+ * network-attach` with the same MAC: a new context connects (new rings,
+ * new vif in dom0) and 128 frames are echoed and checked again.
+ */
+const char *case_net_reattach(void)
+{
+    char resp[96], req[64];
+    const char *e;
+    CHECK(nf, "not connected (previous case failed)");
+    /* As the blk case: the polling guest only, and opt-in (README,
+     * "Known problems": detach/attach cycles have crashed dom0's programs). */
+    if (!poll_mode) {
+        kprintf("# SKIP: the detach/attach cycle runs in the polling guest only\n");
+        return SKIPPED;
+    }
+    if (!cmdline_has("xf-reattach") && !cmdline_has("xf-net-reattach")) {
+        kprintf("# SKIP: opt-in, XF_GUEST_CMDLINE=xf-reattach or xf-net-reattach (dom0 crash, "
+                "README)\n");
+        return SKIPPED;
+    }
+    ksnprintf(req, sizeof(req), "net-echo-start vif%u.0", (unsigned)self_id);
+    if ((e = rpc_ok(req, resp, sizeof(resp), NULL)))
+        return e;
+    CHECK(nr_tx_err == 0 && nr_tx_done == nr_sent, "earlier frames not all completed");
+    unsigned first = nr_sent, e0 = nr_echoed, k = 0, drained = 0, at_down = 0, refused = 0;
+    uint64_t dl = deadline_ms(60000), t_detach = 0, t_down = 0;
+    nr_drain_done = nr_drain_err = 0;
+    /* 0: echoed frames; 1: detach started (echo stopped), drain frames
+     * until the link goes; 2: disconnected. */
+    int phase = 0;
+    while (phase < 2) {
+        CHECK(xf_plat_now_ns() < dl, "phase %d at the deadline (%u sent, %u echoed)", phase,
+              nr_sent - first, nr_echoed - e0);
+        CHECK(nr_bad == 0, "%s", bad_why);
+        bool room = phase == 0 ? nr_sent - nr_echoed < WINDOW && nr_sent - first < NR_RE - 128
+                               : drained - nr_drain_done < WINDOW;
+        int rc = room ? re_send(k, phase == 1) : -XF_EAGAIN;
+        if (rc == 0) {
+            k++;
+            drained += phase == 1;
+        } else if (room) {
+            CHECK(rc == -XF_EAGAIN || rc == -XF_ENOTCONN, "send: %d", rc);
+            refused++;
+        }
+        if (phase == 0 && nr_echoed - e0 >= 64) {
+            if ((e = rpc_ok("net-detach 0", resp, sizeof(resp), NULL)))
+                return e;
+            t_detach = xf_plat_now_ns();
+            phase = 1;
+        }
+        /* Follows netback's state (Closing: disconnect); cheap otherwise. */
+        unsigned pending = drained - nr_drain_done;
+        (void)xf_netfront_service(nf, deadline_ms(5000));
+        if (phase == 1 && !xf_netfront_connected(nf)) {
+            t_down = xf_plat_now_ns();
+            at_down = pending;
+            phase = 2;
+        }
+        if (rc != 0)
+            (void)kwait(xf_plat_now_ns() + 2 * NS_PER_MS);
+    }
+    unsigned n_sent = nr_sent - first, n_echoed = nr_echoed - e0;
+    CHECK(nr_tx_done == nr_sent && nr_tx_err == 0, "echoed frames: %u of %u completed, %u failed",
+          nr_tx_done - first, n_sent, nr_tx_err);
+    CHECK(nr_drain_done == drained, "%u of %u frames completed at the disconnect", nr_drain_done,
+          drained);
+    CHECK(nr_drain_err == 0 || first_drain_err == -XF_ENOTCONN, "a frame failed with %d",
+          first_drain_err);
+    if ((e = rpc_ok("bg-wait", resp, sizeof(resp), NULL)))
+        return e;
+    int rc = xf_netfront_destroy(nf, deadline_ms(5000));
+    nf = NULL;
+    CHECK(rc == 0, "destroy: %d", rc);
+    /* netback has unmapped everything by now (it went Closed first);
+     * what it still held is on the deferred list until reclaimed. */
+    struct xf_gnttab_stats gs;
+    uint64_t gdl = deadline_ms(5000);
+    for (;;) {
+        (void)xf_gnttab_reclaim(gt);
+        xf_gnttab_get_stats(gt, &gs);
+        if (gs.granted_refs == granted_before || xf_plat_now_ns() >= gdl)
+            break;
+        (void)kwait(xf_plat_now_ns() + 10 * NS_PER_MS);
+    }
+    CHECK(gs.granted_refs == granted_before, "%u grants left after destroy (%u before the vif)",
+          gs.granted_refs, granted_before);
+    /* The same MAC again; libxl reuses device id 0. */
+    char mac[24];
+    ksnprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ninfo.mac[0], ninfo.mac[1],
+              ninfo.mac[2], ninfo.mac[3], ninfo.mac[4], ninfo.mac[5]);
+    ksnprintf(req, sizeof(req), "net-attach %s", mac);
+    if ((e = rpc_ok(req, resp, sizeof(resp), NULL)))
+        return e;
+    uint64_t t_attach = xf_plat_now_ns();
+    /* The device appears when libxl has written it: until then create
+     * finds no device/vif/0. */
+    for (;;) {
+        rc = xf_netfront_create(&nf, xb, ec, gt, &net_cfg, deadline_ms(5000));
+        if (rc == 0)
+            break;
+        CHECK(xf_plat_now_ns() < dl, "create after the attach: %d", rc);
+        (void)kwait(xf_plat_now_ns() + 50 * NS_PER_MS);
+    }
+    rc = xf_netfront_connect(nf, deadline_ms(30000));
+    CHECK(rc == 0, "connect after the attach: %d", rc);
+    uint64_t t_up = xf_plat_now_ns();
+    if ((e = rpc_ok("bg-wait", resp, sizeof(resp), NULL)))
+        return e;
+    uint8_t old_mac[6];
+    memcpy(old_mac, ninfo.mac, 6);
+    rc = xf_netfront_info(nf, &ninfo);
+    CHECK(rc == 0, "info: %d", rc);
+    CHECK(!memcmp(old_mac, ninfo.mac, 6), "another MAC after the attach");
+    kprintf("# net reattach: %u frames echoed of %u before the detach; %u sent after it (%u in "
+            "flight at the disconnect, %u failed with -ENOTCONN), %u refused; down %lu ms after "
+            "the detach, connected %lu ms after the attach, %u queues\n", n_echoed, n_sent,
+            drained, at_down, nr_drain_err, refused,
+            (unsigned long)((t_down - t_detach) / NS_PER_MS),
+            (unsigned long)((t_up - t_attach) / NS_PER_MS), ninfo.nr_queues);
+    CHECK(n_echoed >= 64, "only %u frames echoed before the detach", n_echoed);
+    nr_tx_err = 0;
+    ksnprintf(req, sizeof(req), "net-echo-start vif%u.0", (unsigned)self_id);
+    if ((e = rpc_ok(req, resp, sizeof(resp), NULL)))
+        return e;
+    e = echo_run(128, small_size, 3);
+    const char *e2 = echo_stats(128);
+    return e ? e : e2;
 }
 
 /* dom0 pings us: ARP, then ICMP echo, answered from the rx callback. */
