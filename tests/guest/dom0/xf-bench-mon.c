@@ -33,11 +33,12 @@
  * /proc/interrupts: the lines named "blkif-backend" (a disk) or
  * "vifDOMID.0-q..." (net). One line per phase:
  *
- *   XF-BENCH LABEL RUN DISK PHASE bytes=B ms=T iops=I mibs=M reqs=R cpu_ms=C evts=E
+ *   XF-BENCH LABEL RUN DISK PHASE bytes=B ms=T iops=I mibs=M reqs=R cpu_ms=C evts=E [drops=D]
  *
  * iops is bytes / BS per second (Linux may merge or split requests;
  * blkback's request count is reqs); for net, reqs is frames and iops frames
- * per second. Exits 0 after "done"; 1 on a bad marker, when the domain is
+ * per second, and drops= netback's own drops in the phase's direction (tx_dropped
+ * or rx_dropped of the vif; the qdisc's are not in it). Exits 0 after "done"; 1 on a bad marker, when the domain is
  * gone without "done", or after 5 minutes without a marker.
  * It is the only thing dom0 runs meanwhile (no polling shell loop, no xl):
  * under TCG every fork and every xl run would take CPU the measured back
@@ -59,6 +60,7 @@
 struct sample {
     double t;
     uint64_t bytes, reqs;
+    uint64_t drops;      /* net: netback's drops toward the phase's direction */
 };
 
 /* What is sampled: a vbd's or a vif's statistics directory. */
@@ -105,6 +107,8 @@ static bool sample(struct sample *s)
         return true;
     }
     /* The interface is dom0's: its tx is the guest's rx. */
+    if (!read_u64(stats, net_rx ? "tx_dropped" : "rx_dropped", &s->drops))
+        s->drops = 0;
     return read_u64(stats, net_rx ? "tx_bytes" : "rx_bytes", &s->bytes) &&
            read_u64(stats, net_rx ? "tx_packets" : "rx_packets", &s->reqs);
 }
@@ -367,11 +371,14 @@ int main(int argc, char **argv)
             }
             uint64_t reqs = settled.reqs - first.reqs;
             printf("XF-BENCH %s %s %s %s bytes=%llu ms=%.1f iops=%.0f mibs=%.2f reqs=%llu "
-                   "cpu_ms=%.0f evts=%llu\n", argv[2], argv[3], disk, phase,
+                   "cpu_ms=%.0f evts=%llu", argv[2], argv[3], disk, phase,
                    (unsigned long long)bytes, secs * 1000,
                    is_net ? (double)reqs / secs : (double)bytes / bs / secs,
                    (double)bytes / 1048576.0 / secs, (unsigned long long)reqs, cpu,
                    (unsigned long long)evts);
+            if (is_net)
+                printf(" drops=%llu", (unsigned long long)(settled.drops - first.drops));
+            printf("\n");
             fflush(stdout);
         }
     }
