@@ -19,6 +19,7 @@
  * dom0/xf-netbench.c. dom0's monitor times them by netback's interface
  * counters.
  */
+#include "frame.h"
 #include "guest.h"
 
 #include <xenfront/blkfront.h>
@@ -247,49 +248,20 @@ static bool nb_rx_cb(struct xf_netfront *n, const struct xf_netfront_rx_pkt *pkt
     return false;          /* counted only: the buffers go straight back */
 }
 
-static void put16(uint8_t *p, unsigned v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 /* The frame xf-netbench sends: to dom0's vif (fe:ff:ff:ff:ff:ff), EtherType
- * 0x88B5; gso: TCP/IPv4 10.99.0.2 -> 10.99.0.1, checksum to be filled in. */
+ * 0x88B5; gso: the TCP/IPv4 frame of frame.h, checksum to be filled in. */
 static void build_frame(uint8_t *f, const uint8_t *mac, const struct nphase *ph)
 {
-    memset(f, 0xff, 6);
-    f[0] = 0xfe;
-    memcpy(f + 6, mac, 6);
+    static const uint8_t dom0_mac[6] = { 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff };
     for (uint32_t i = 14; i < ph->size; i++)
         f[i] = (uint8_t)(i * 7);
-    if (!ph->gso) {
-        put16(f + 12, 0x88b5);
+    if (ph->gso) {
+        xff_tcp4_headers(f, ph->size, dom0_mac, mac, 0, 40000, 0);
         return;
     }
-    uint8_t *ip = f + 14, *tcp = f + 34;
-    put16(f + 12, 0x0800);
-    memset(ip, 0, 40);
-    ip[0] = 0x45;
-    put16(ip + 2, ph->size - 14);
-    ip[8] = 64;
-    ip[9] = 6;
-    ip[12] = 10, ip[13] = 99, ip[14] = 0, ip[15] = 2;
-    ip[16] = 10, ip[17] = 99, ip[18] = 0, ip[19] = 1;
-    uint32_t s = 0;
-    for (unsigned i = 0; i < 20; i += 2)
-        s += (uint32_t)ip[i] << 8 | ip[i + 1];
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    put16(ip + 10, ~s & 0xffff);
-    put16(tcp, 40000);
-    put16(tcp + 2, 0x88b5);
-    tcp[12] = 5 << 4;
-    tcp[13] = 0x18;
-    put16(tcp + 14, 65535);
-    uint32_t ps = (10u << 8 | 99) * 2 + 2 + 1 + 6 + (ph->size - 34);
-    while (ps >> 16)
-        ps = (ps & 0xffff) + (ps >> 16);
-    put16(tcp + 16, ps);
+    memcpy(f, dom0_mac, 6);
+    memcpy(f + 6, mac, 6);
+    xff_put16(f + 12, 0x88b5);
 }
 
 static const char *net_phase(struct xf_netfront *n, const struct xf_netfront_info *in,
@@ -301,9 +273,10 @@ static const char *net_phase(struct xf_netfront *n, const struct xf_netfront_inf
     build_frame(frame, in->mac, ph);
     /* The GSO frame as a stack hands it over: the headers, then the
      * payload in two fragments. */
-    uint32_t half = (ph->size - 54) / 2;
+    uint32_t half = (ph->size - XFF_TCP4_HLEN) / 2;
     struct xf_netfront_frag fr[3] = {
-        { frame, 54 }, { frame + 54, half }, { frame + 54 + half, ph->size - 54 - half },
+        { frame, XFF_TCP4_HLEN }, { frame + XFF_TCP4_HLEN, half },
+        { frame + XFF_TCP4_HLEN + half, ph->size - XFF_TCP4_HLEN - half },
     };
     struct xf_netfront_tx t = { .frags = fr, .nfrags = 3, .flags = XF_NETFRONT_TX_CSUM_BLANK,
                                 .gso_type = XF_NETFRONT_GSO_TCPV4, .gso_size = 1448 };

@@ -8,6 +8,7 @@
  * guest, answered by the ARP/ICMP responder in the rx callback.
  */
 #include "guest.h"
+#include "frame.h"
 #include "pattern.h"
 
 #include <xenfront/errno.h>
@@ -42,28 +43,6 @@ static volatile unsigned nr_arp, nr_icmp;
 static volatile int first_tx_err;
 static char bad_why[96];
 static uint8_t *gso_frame[NR_GSO];   /* the GSO frames as sent (compared whole) */
-
-static void put16(uint8_t *p, unsigned v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static unsigned get16(const uint8_t *p)
-{
-    return (unsigned)p[0] << 8 | p[1];
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v & 0xffff);
-}
 
 static uint64_t frame_seed(unsigned seq)
 {
@@ -115,32 +94,20 @@ static void reply(const uint8_t *frame, uint32_t len)
     (void)xf_netfront_send(nf, 0, &t);
 }
 
-static uint16_t ip_csum(const uint8_t *p, uint32_t len)
-{
-    uint32_t s = 0;
-    for (uint32_t i = 0; i + 1 < len; i += 2)
-        s += get16(p + i);
-    if (len & 1)
-        s += (uint32_t)p[len - 1] << 8;
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
 /* The responder: ARP requests for my_ip, ICMP echo requests to it. */
 static bool respond(uint8_t *f, uint32_t len)
 {
     static uint8_t out[1514];
-    unsigned type = get16(f + 12);
-    if (type == 0x0806 && len >= 42 && get16(f + 20) == 1 && !memcmp(f + 38, my_ip, 4)) {
+    unsigned type = xff_get16(f + 12);
+    if (type == 0x0806 && len >= 42 && xff_get16(f + 20) == 1 && !memcmp(f + 38, my_ip, 4)) {
         memcpy(out, f + 6, 6);
         memcpy(out + 6, ninfo.mac, 6);
-        put16(out + 12, 0x0806);
-        put16(out + 14, 1);
-        put16(out + 16, 0x0800);
+        xff_put16(out + 12, 0x0806);
+        xff_put16(out + 14, 1);
+        xff_put16(out + 16, 0x0800);
         out[18] = 6;
         out[19] = 4;
-        put16(out + 20, 2);                 /* reply */
+        xff_put16(out + 20, 2);                 /* reply */
         memcpy(out + 22, ninfo.mac, 6);
         memcpy(out + 28, my_ip, 4);
         memcpy(out + 32, f + 22, 10);       /* the asker's MAC and IP */
@@ -150,7 +117,7 @@ static bool respond(uint8_t *f, uint32_t len)
         return true;
     }
     if (type == 0x0800 && len >= 14 + 20 + 8 && len <= sizeof(out) && (f[14] & 0xf0) == 0x40) {
-        uint32_t ihl = (f[14] & 15u) * 4, tot = get16(f + 16);
+        uint32_t ihl = (f[14] & 15u) * 4, tot = xff_get16(f + 16);
         if (f[23] != 1 || memcmp(f + 30, my_ip, 4) || ihl < 20 || tot < ihl + 8 ||
             14 + tot > len || f[14 + ihl] != 8)
             return false;
@@ -160,12 +127,12 @@ static bool respond(uint8_t *f, uint32_t len)
         memcpy(out + 26, f + 30, 4);        /* addresses swapped */
         memcpy(out + 30, f + 26, 4);
         out[22] = 64;
-        put16(out + 24, 0);
-        put16(out + 24, ip_csum(out + 14, ihl));
+        xff_put16(out + 24, 0);
+        xff_put16(out + 24, xff_ip_csum(out + 14, ihl));
         uint8_t *icmp = out + 14 + ihl;
         icmp[0] = 0;                        /* echo reply */
-        put16(icmp + 2, 0);
-        put16(icmp + 2, ip_csum(icmp, tot - ihl));
+        xff_put16(icmp + 2, 0);
+        xff_put16(icmp + 2, xff_ip_csum(icmp, tot - ihl));
         reply(out, 14 + tot < 60 ? 60 : 14 + tot);
         nr_icmp++;
         return true;
@@ -187,12 +154,12 @@ static bool rx(struct xf_netfront *n, const struct xf_netfront_rx_pkt *pkt, void
         return false;
     }
     uint8_t *f = rx_flat;
-    unsigned type = get16(f + 12);
+    unsigned type = xff_get16(f + 12);
     unsigned seq;
     if (type == ETHERTYPE_XF) {
-        seq = get32(f + 14);
+        seq = xff_get32(f + 14);
     } else if (type == 0x0800 && len >= 54 && f[23] == 6 && f[30] == 10 && f[31] == 99) {
-        seq = get16(f + 34) - 40000u;       /* the TCP source port */
+        seq = xff_get16(f + 34) - 40000u;       /* the TCP source port */
     } else {
         if (!respond(f, len))
             nr_other++;
@@ -355,8 +322,8 @@ static const char *echo_run(unsigned n, uint32_t (*size_of)(unsigned), unsigned 
         uint32_t len = size_of(k);
         memcpy(buf, dom0_mac, 6);
         memcpy(buf + 6, ninfo.mac, 6);
-        put16(buf + 12, ETHERTYPE_XF);
-        put32(buf + 14, seq);
+        xff_put16(buf + 12, ETHERTYPE_XF);
+        xff_put32(buf + 14, seq);
         xfp_fill(buf + 18, 0, len - 18, frame_seed(seq));
         frame_len[seq] = (uint16_t)len;
         /* Fragments: 1 .. nfrags_max pieces of uneven sizes. */
@@ -471,31 +438,8 @@ const char *case_net_gso(void)
             gso_frame[k] = xf_plat_page_alloc(16);
         uint8_t *f = gso_frame[k];
         CHECK(f, "alloc");
-        memcpy(f, dom0_mac, 6);
-        memcpy(f + 6, ninfo.mac, 6);
-        put16(f + 12, 0x0800);
-        uint8_t *ip = f + 14, *tcp = f + 34;
-        memset(ip, 0, 40);
-        ip[0] = 0x45;
-        put16(ip + 2, len - 14);
-        put16(ip + 4, seq);
-        ip[8] = 64;
-        ip[9] = 6;
-        ip[12] = 10, ip[13] = 99, ip[14] = 0, ip[15] = 2;
-        ip[16] = 10, ip[17] = 99, ip[18] = 0, ip[19] = 1;
-        put16(ip + 10, ip_csum(ip, 20));
-        put16(tcp, 40000 + seq);
-        put16(tcp + 2, ETHERTYPE_XF);
-        put32(tcp + 4, 0x10000000u * k);
-        tcp[12] = 5 << 4;
-        tcp[13] = 0x18;                     /* PSH, ACK */
-        put16(tcp + 14, 65535);
-        /* Checksum to be filled in (CSUM_BLANK): the pseudo-header sum,
-         * as a stack leaves it for offload; nobody on the path fills it. */
-        uint32_t ps = (10u << 8 | 99) * 2 + 2 + 1 + 6 + (len - 34);
-        while (ps >> 16)
-            ps = (ps & 0xffff) + (ps >> 16);
-        put16(tcp + 16, ps);
+        xff_tcp4_headers(f, len, dom0_mac, ninfo.mac, (uint16_t)seq, (uint16_t)(40000 + seq),
+                         0x10000000u * k);
         xfp_fill(f + 54, 0, len - 54, frame_seed(seq));
         frame_len[seq] = (uint16_t)len;
         frame_gso[seq] = XF_NETFRONT_GSO_TCPV4;
@@ -529,8 +473,8 @@ static int re_send(unsigned k, bool drain)
     uint32_t len = 60 + (k * 37u) % 1455u;
     memcpy(buf, dom0_mac, 6);
     memcpy(buf + 6, ninfo.mac, 6);
-    put16(buf + 12, ETHERTYPE_XF);
-    put32(buf + 14, seq);
+    xff_put16(buf + 12, ETHERTYPE_XF);
+    xff_put32(buf + 14, seq);
     xfp_fill(buf + 18, 0, len - 18, frame_seed(seq));
     struct xf_netfront_frag f = { buf, len };
     struct xf_netfront_tx t = { .frags = &f, .nfrags = 1, .cookie = drain ? &drain_cookie : NULL };
