@@ -136,27 +136,6 @@ int xf_front_ring_put_record(struct xf_front_ring *r, const void *rec, size_t le
     return 0;
 }
 
-bool xf_front_ring_push(struct xf_front_ring *r)
-{
-    RING_IDX old = r->req_pushed;
-    RING_IDX new = r->req_prod_pvt;
-    RING_IDX event;
-
-    /* The back end must see the requests before the index that covers them. */
-    XF_WMB();
-    XF_WRITE_ONCE(r->sring->req_prod, new);
-    r->req_pushed = new;
-    /* The back end must see the new index before we read its req_event:
-     * otherwise it may go idle after we read a stale req_event, and neither
-     * side would notify (a lost wake-up). */
-    XF_MB();
-    event = XF_READ_ONCE(r->sring->req_event);
-    /* Notify iff the event index lies in (old, new]: the back end asked to
-     * be woken at a request we just published. A hostile req_event only
-     * changes whether we notify, never what we read. */
-    return (RING_IDX)(new - event) < (RING_IDX)(new - old);
-}
-
 int xf_front_ring__broken(struct xf_front_ring *r, RING_IDX prod)
 {
     /* A response answers a pushed request: there can never be more unread
@@ -252,22 +231,6 @@ int xf_back_ring__broken(struct xf_back_ring *r, RING_IDX prod)
 static int back_refresh(struct xf_back_ring *r)
 {
     return xf_back_ring_poll(r);
-}
-
-bool xf_back_ring_push(struct xf_back_ring *r)
-{
-    /* Xen's macro reads the old rsp_prod back from the page, where a hostile
-     * front end could rewrite it; our own record of it cannot be. */
-    RING_IDX old = r->rsp_pushed;
-    RING_IDX new = r->rsp_prod_pvt;
-    RING_IDX event;
-
-    XF_WMB();
-    XF_WRITE_ONCE(r->sring->rsp_prod, new);
-    r->rsp_pushed = new;
-    XF_MB();
-    event = XF_READ_ONCE(r->sring->rsp_event);
-    return (RING_IDX)(new - event) < (RING_IDX)(new - old);
 }
 
 int xf_back_ring_get_request(struct xf_back_ring *r, void *req)

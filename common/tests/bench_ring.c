@@ -142,7 +142,6 @@ static void *front_xf(void *arg)
 
     pin(0);
     while (recvd < r->n && !failed(r)) {
-        struct netif_tx_response rsp[BATCH_MAX];
         bool progress = false;
         uint32_t k = take_now(r, xf_front_ring_free(f), r->n - sent);
         int m;
@@ -159,16 +158,19 @@ static void *front_xf(void *arg)
             }
             progress = true;
         }
-        /* Everything available, in chunks that stay in L1; the snapshot
-         * of rsp_prod is taken once per chunk run, as Xen's loop does. */
-        while ((m = XF_FRONT_RING_GET_RESPONSES(f, netif_tx, rsp, BATCH_MAX)) > 0) {
-            for (int i = 0; i < m; i++)
-                if (!rsp_ok(&rsp[i], recvd + (uint64_t)i))
+        /* Everything the snapshot of rsp_prod holds, read and checked
+         * once, each response copied out once, as Xen's loop does. */
+        if ((m = XF_FRONT_RING_POLL(f, netif_tx)) > 0) {
+            for (int i = 0; i < m; i++) {
+                struct netif_tx_response rsp;
+
+                XF_FRONT_RING_COPY_RESPONSE(f, netif_tx, i, &rsp);
+                if (!rsp_ok(&rsp, recvd + (uint64_t)i))
                     die(r, "bad response");
+            }
+            xf_front_ring_consume(f, (uint32_t)m);
             recvd += (uint64_t)m;
             progress = true;
-            if (f->rsp_cons == f->rsp_avail)
-                break;          /* the snapshot is used up: go on producing */
         }
         if (m < 0)
             die(r, "get_responses failed");
@@ -190,28 +192,25 @@ static void *back_xf(void *arg)
 
     pin(1);
     while (done < r->n && !failed(r)) {
-        struct netif_tx_request q[BATCH_MAX];
-        bool any = false;
         int m;
 
-        /* Everything the snapshot of req_prod holds, in L1-sized chunks,
+        /* Everything the snapshot of req_prod holds (read and checked
+         * once), each request copied out once and answered in its slot,
          * then one push, as Xen's back-end loop does. */
-        while ((m = XF_BACK_RING_GET_REQUESTS(b, netif_tx, q, BATCH_MAX)) > 0) {
+        if ((m = XF_BACK_RING_POLL(b, netif_tx)) > 0) {
             for (int i = 0; i < m; i++) {
+                struct netif_tx_request q;
                 struct netif_tx_response *p = XF_BACK_RING_RSP(b, netif_tx, (uint32_t)i);
 
-                if (!req_ok(&q[i], done + (uint64_t)i))
+                XF_BACK_RING_COPY_REQUEST(b, netif_tx, i, &q);
+                if (!req_ok(&q, done + (uint64_t)i))
                     die(r, "bad request");
-                p->id = q[i].id;
+                p->id = q.id;
                 p->status = NETIF_RSP_OKAY;
             }
+            xf_back_ring_consume(b, (uint32_t)m);
             xf_back_ring_produce(b, (uint32_t)m);
             done += (uint64_t)m;
-            any = true;
-            if (b->req_cons == b->req_avail)
-                break;
-        }
-        if (any) {
             if (xf_back_ring_push(b)) {
                 r->rsp_notify++;
                 if (!r->poll)

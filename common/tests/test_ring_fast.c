@@ -261,6 +261,188 @@ START_TEST(fast_consumer_checks_the_shape)
 }
 END_TEST
 
+
+/* The per-record consumers (POLL, COPY, consume) on both sides of one
+ * page, each against Xen's macros on the other side: random batch sizes,
+ * every field of every record checked, through many wraps, and a part of
+ * each snapshot left for the next call. */
+START_TEST(copy_front_vs_xen_back_netif_tx)
+{
+    void *page = rt_pages(0, 0x3c);
+    struct xf_front_ring f;
+    netif_tx_back_ring_t b;
+    uint64_t seed = 23, sent = 0, got = 0, served = 0;
+    uint64_t n = rt_iters(200000);
+
+    /* xenfront front end, Xen back end. */
+    ck_assert_int_eq(xf_front_ring_init(&f, page, XF_PAGE_SIZE, XF_RING_SHAPE(netif_tx)), 0);
+    BACK_RING_INIT(&b, (netif_tx_sring_t *)page, XF_PAGE_SIZE);
+    while (got < n) {
+        uint32_t k = rt_below(&seed, xf_front_ring_free(&f) + 1);
+        RING_IDX rp;
+        bool notify;
+        int m;
+
+        if (k > n - sent)
+            k = (uint32_t)(n - sent);
+        for (uint32_t i = 0; i < k; i++)
+            *XF_FRONT_RING_REQ(&f, netif_tx, i) = (struct netif_tx_request){
+                .gref = (grant_ref_t)(sent + i), .id = (uint16_t)(sent + i) };
+        xf_front_ring_produce(&f, k);
+        sent += k;
+        (void)xf_front_ring_push(&f);
+        rp = b.sring->req_prod;
+        xen_rmb();
+        for (uint32_t j = rt_below(&seed, 40); b.req_cons != rp && j > 0; j--) {
+            struct netif_tx_request q;
+
+            RING_COPY_REQUEST(&b, b.req_cons, &q);
+            b.req_cons++;
+            ck_assert_uint_eq(q.id, (uint16_t)served);
+            *RING_GET_RESPONSE(&b, b.rsp_prod_pvt) = (struct netif_tx_response){
+                .id = q.id, .status = (int16_t)(served % 3) - 1 };
+            b.rsp_prod_pvt++;
+            served++;
+        }
+        RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b, notify);
+        (void)notify;
+        m = XF_FRONT_RING_POLL(&f, netif_tx);
+        ck_assert_int_ge(m, 0);
+        ck_assert_uint_eq((uint64_t)m, served - got);
+        m = (int)rt_below(&seed, (uint32_t)m + 1);       /* take part of it */
+        for (int i = 0; i < m; i++) {
+            struct netif_tx_response rsp;
+
+            XF_FRONT_RING_COPY_RESPONSE(&f, netif_tx, i, &rsp);
+            ck_assert_uint_eq(rsp.id, (uint16_t)(got + (uint64_t)i));
+            ck_assert_int_eq(rsp.status, (int16_t)((got + (uint64_t)i) % 3) - 1);
+        }
+        xf_front_ring_consume(&f, (uint32_t)m);
+        got += (uint64_t)m;
+        if (sent == n && served == n && got < n) {
+            m = XF_FRONT_RING_POLL(&f, netif_tx);        /* the rest, at the end */
+            for (int i = 0; i < m; i++, got++) {
+                struct netif_tx_response rsp;
+
+                XF_FRONT_RING_COPY_RESPONSE(&f, netif_tx, i, &rsp);
+                ck_assert_uint_eq(rsp.id, (uint16_t)got);
+            }
+            xf_front_ring_consume(&f, (uint32_t)m);
+        }
+    }
+    ck_assert_uint_eq(xf_front_ring_outstanding(&f), 0);
+    free(page);
+}
+END_TEST
+
+/* Xen's front end against the per-record back end on a 4-page blkif ring:
+ * 112-byte requests copied one at a time, answered in their slots. */
+START_TEST(xen_front_vs_copy_back_blkif)
+{
+    void *page = rt_pages(2, 0x5a);
+    blkif_front_ring_t f;
+    struct xf_back_ring b;
+    uint64_t seed = 29, sent = 0, got = 0, served = 0;
+    uint64_t n = rt_iters(100000);
+
+    SHARED_RING_INIT((blkif_sring_t *)page);
+    XEN_FRONT_RING_INIT(&f, (blkif_sring_t *)page, 4 * XF_PAGE_SIZE);
+    ck_assert_int_eq(xf_back_ring_init(&b, page, 4 * XF_PAGE_SIZE, XF_RING_SHAPE(blkif)), 0);
+    while (got < n) {
+        bool notify;
+        int m;
+
+        while (sent < n && !RING_FULL(&f) && rt_below(&seed, 8) != 0) {
+            struct blkif_request *r = RING_GET_REQUEST(&f, f.req_prod_pvt);
+
+            memset(r, 0, sizeof(*r));
+            r->operation = (uint8_t)(sent % 4);
+            r->nr_segments = (uint8_t)(sent % 12);
+            r->id = sent;
+            r->sector_number = sent * 8;
+            for (int s = 0; s < r->nr_segments; s++)
+                r->seg[s].gref = (grant_ref_t)(sent + (uint64_t)s);
+            f.req_prod_pvt++;
+            sent++;
+        }
+        RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&f, notify);
+        (void)notify;
+        m = XF_BACK_RING_POLL(&b, blkif);
+        ck_assert_int_ge(m, 0);
+        ck_assert_uint_eq((uint64_t)m, sent - served);
+        m = (int)rt_below(&seed, (uint32_t)m + 1);
+        for (int i = 0; i < m; i++, served++) {
+            struct blkif_request q;
+            struct blkif_response *p;
+
+            XF_BACK_RING_COPY_REQUEST(&b, blkif, i, &q);
+            ck_assert_uint_eq(q.operation, (uint8_t)(served % 4));
+            ck_assert_uint_eq(q.nr_segments, (uint8_t)(served % 12));
+            ck_assert_uint_eq(q.id, served);
+            ck_assert_uint_eq(q.sector_number, served * 8);
+            for (int s = 0; s < q.nr_segments; s++)
+                ck_assert_uint_eq(q.seg[s].gref, (grant_ref_t)(served + (uint64_t)s));
+            p = XF_BACK_RING_RSP(&b, blkif, (uint32_t)i);
+            p->id = q.id;
+            p->operation = q.operation;
+            p->status = BLKIF_RSP_OKAY;
+        }
+        xf_back_ring_consume(&b, (uint32_t)m);
+        ck_assert_uint_eq(xf_back_ring_owed(&b), (uint32_t)m);
+        xf_back_ring_produce(&b, (uint32_t)m);
+        (void)xf_back_ring_push(&b);
+        {
+            RING_IDX rp = f.sring->rsp_prod;
+
+            xen_rmb();
+            while (f.rsp_cons != rp) {
+                struct blkif_response p;
+
+                RING_COPY_RESPONSE(&f, f.rsp_cons, &p);
+                f.rsp_cons++;
+                ck_assert_uint_eq(p.id, got);
+                ck_assert_int_eq(p.status, BLKIF_RSP_OKAY);
+                got++;
+            }
+        }
+    }
+    free(page);
+}
+END_TEST
+
+/* The per-record consumers are as hardened as the batch ones: a hostile
+ * producer index breaks the ring before any slot is read, and a poll typed
+ * for another ring's slots is refused without breaking it. */
+START_TEST(copy_consumers_refuse_hostile_indices_and_wrong_types)
+{
+    void *page = rt_pages(0, 0);
+    struct xf_front_ring f;
+    struct xf_back_ring b;
+
+    ck_assert_int_eq(xf_front_ring_init(&f, page, XF_PAGE_SIZE, XF_RING_SHAPE(netif_tx)), 0);
+    xf_front_ring_produce(&f, 3);
+    (void)xf_front_ring_push(&f);
+    ((netif_tx_sring_t *)page)->rsp_prod = 2;
+    ck_assert_int_eq(XF_FRONT_RING_POLL(&f, netif_rx), -XF_EINVAL);
+    ck_assert_int_eq(xf_front_ring_error(&f), 0);
+    ck_assert_int_eq(XF_FRONT_RING_POLL(&f, netif_tx), 2);
+    xf_front_ring_consume(&f, 1);
+    ((netif_tx_sring_t *)page)->rsp_prod = 1;      /* behind what we consumed */
+    ck_assert_int_eq(XF_FRONT_RING_POLL(&f, netif_tx), -XF_EPROTO);
+    ((netif_tx_sring_t *)page)->rsp_prod = 3;      /* plausible again: too late */
+    ck_assert_int_eq(XF_FRONT_RING_POLL(&f, netif_tx), -XF_EPROTO);
+
+    memset(page, 0, XF_PAGE_SIZE);
+    SHARED_RING_INIT((netif_tx_sring_t *)page);
+    ck_assert_int_eq(xf_back_ring_init(&b, page, XF_PAGE_SIZE, XF_RING_SHAPE(netif_tx)), 0);
+    ((netif_tx_sring_t *)page)->req_prod = xf_back_ring_size(&b) + 1;   /* overflow */
+    ck_assert_int_eq(XF_BACK_RING_POLL(&b, blkif), -XF_EINVAL);
+    ck_assert_int_eq(XF_BACK_RING_POLL(&b, netif_tx), -XF_EPROTO);
+    ck_assert_int_eq(xf_back_ring_error(&b), -XF_EPROTO);
+    free(page);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ring-fast");
@@ -274,6 +456,9 @@ int main(void)
     tcase_add_test(tc, fast_back_refuses_overflow);
     tcase_add_test(tc, put_record_short_zeroes_the_rest);
     tcase_add_test(tc, fast_consumer_checks_the_shape);
+    tcase_add_test(tc, copy_front_vs_xen_back_netif_tx);
+    tcase_add_test(tc, xen_front_vs_copy_back_blkif);
+    tcase_add_test(tc, copy_consumers_refuse_hostile_indices_and_wrong_types);
     suite_add_tcase(s, tc);
     return xf_check_run(s);
 }

@@ -26,6 +26,9 @@
  *    unpublished id is -XF_EPROTO and leaves the table as it was.
  */
 #include "fz.h"
+#include <xen/grant_table.h>
+#include <xen/io/blkif.h>
+#include <xen/io/netif.h>
 
 #include <xenfront/errno.h>
 #include <xenfront/ring.h>
@@ -45,6 +48,7 @@ struct geom {
 static const struct geom geoms[] = {
     { 8, 8, 8 }, { 12, 12, 8 }, { 16, 16, 4 }, { 112, 112, 16 },
     { 12, 12, 12 }, { 24, 24, 8 }, { 64, 40, 64 }, { 4000, 4000, 1 },
+    { 12, 12, 4 },   /* netif tx exactly: the typed per-record consumer runs */
 };
 
 static unsigned char *page;      /* the shared ring */
@@ -328,7 +332,7 @@ static void run_front(const struct geom *g)
         abort();
 
     for (unsigned step = 0; step < 4096 && !fz_eof(); step++) {
-        uint8_t op = fz_u8() % 15;
+        uint8_t op = fz_u8() % 16;
 
         switch (op) {
         case 0: { /* put a request */
@@ -574,6 +578,41 @@ static void run_front(const struct geom *g)
             }
             break;
         }
+        case 15: { /* the typed per-record consumer: POLL, COPY, consume */
+            RING_IDX p = rd_idx(page, OFF(rsp_prod));
+            int want;
+
+            rc = XF_FRONT_RING_POLL(&r, netif_tx);
+            if (g->ent != sizeof(union netif_tx_sring_entry)) {
+                want = -XF_EINVAL;               /* typed for another ring */
+            } else if (broken || (RING_IDX)(p - cons) > (RING_IDX)(pushed - cons) ||
+                       (RING_IDX)(p - cons) < (RING_IDX)(snap - cons)) {
+                want = -XF_EPROTO;
+            } else {
+                snap = p;
+                want = (int)(RING_IDX)(p - cons);
+            }
+            FZ_CHECK(rc == want, "typed poll %d, model %d", rc, want);
+            if (rc == -XF_EPROTO)
+                broken = true;
+            if (rc > 0) {
+                uint32_t k = fz_u8() % ((uint32_t)rc + 1);
+
+                for (uint32_t i = 0; i < k; i++) {
+                    struct netif_tx_response one;
+
+                    XF_FRONT_RING_COPY_RESPONSE(&r, netif_tx, i, &one);
+                    FZ_CHECK(memcmp(&one, page + slot_off(nr, g->ent, cons + i),
+                                    sizeof(one)) == 0, "copied response %u differs", i);
+                    if (g->rsp == sizeof(one))
+                        ids_response((const unsigned char *)&one, sizeof(one));
+                }
+                xf_front_ring_consume(&r, k);
+                cons += k;
+            }
+            expect_changed(0, 0, "typed consumer");
+            break;
+        }
         case 14:
             ids_step();
             break;
@@ -626,7 +665,7 @@ static void run_back(const struct geom *g)
         abort();
 
     for (unsigned step = 0; step < 4096 && !fz_eof(); step++) {
-        uint8_t op = fz_u8() % 13;
+        uint8_t op = fz_u8() % 14;
 
         switch (op) {
         case 0: case 1: { /* take a request */
@@ -803,6 +842,40 @@ static void run_back(const struct geom *g)
                 cons += (uint32_t)rc;
             expect_changed(0, 0, "get_requests");
             free(dst);
+            break;
+        }
+        case 13: { /* the typed per-record consumer (blkif slots), answered in place */
+            RING_IDX p = rd_idx(page, OFF(req_prod));
+            int want;
+
+            rc = XF_BACK_RING_POLL(&r, blkif);
+            if (g->ent != sizeof(union blkif_sring_entry)) {
+                want = -XF_EINVAL;
+            } else if (broken || (RING_IDX)(p - rprod) > nr ||
+                       (RING_IDX)(p - cons) > (RING_IDX)(p - rprod) ||
+                       (RING_IDX)(p - cons) < (RING_IDX)(snap - cons)) {
+                want = -XF_EPROTO;
+            } else {
+                snap = p;
+                want = (int)(RING_IDX)(p - cons);
+            }
+            FZ_CHECK(rc == want, "typed back poll %d, model %d", rc, want);
+            if (rc == -XF_EPROTO)
+                broken = true;
+            if (rc > 0) {
+                uint32_t k = fz_u8() % ((uint32_t)rc + 1);
+
+                for (uint32_t i = 0; i < k; i++) {
+                    struct blkif_request q;
+
+                    XF_BACK_RING_COPY_REQUEST(&r, blkif, i, &q);
+                    FZ_CHECK(memcmp(&q, page + slot_off(nr, g->ent, cons + i), sizeof(q)) == 0,
+                             "copied request %u differs", i);
+                }
+                xf_back_ring_consume(&r, k);
+                cons += k;
+            }
+            expect_changed(0, 0, "typed back consumer");
             break;
         }
         case 11: { /* responses in place, then produce */

@@ -149,9 +149,31 @@ int xf_front_ring_put_request(struct xf_front_ring *r, const void *req);
 /*
  * Publish the requests put so far and decide whether the back end must be
  * notified (Xen's RING_PUSH_REQUESTS_AND_CHECK_NOTIFY). Returns true when the
- * caller should send an event.
+ * caller should send an event. Inline: it runs once per batch on every
+ * ring's hot path, and a call costs as much as the decision.
  */
-bool xf_front_ring_push(struct xf_front_ring *r);
+static inline bool xf_front_ring_push(struct xf_front_ring *r)
+{
+    RING_IDX old = r->req_pushed;
+    RING_IDX new = r->req_prod_pvt;
+    RING_IDX event;
+
+    /* The back end must see the requests before the index that covers them. */
+    XF_WMB();
+    XF_WRITE_ONCE(r->sring->req_prod, new);
+    r->req_pushed = new;
+    /* The back end must see the new index before we read its req_event:
+     * otherwise it may go idle after we read a stale req_event, and neither
+     * side would notify (a lost wake-up). */
+    XF_MB();
+    event = XF_READ_ONCE(r->sring->req_event);
+    /* Notify iff the event index lies in (old, new]: the back end asked to
+     * be woken at a request we just published. A hostile req_event only
+     * changes whether we notify, never what we read. Xen's macro reads the
+     * old req_prod back from the page; our own record of it cannot have
+     * been rewritten by the peer, and costs no shared-line load. */
+    return (RING_IDX)(new - event) < (RING_IDX)(new - old);
+}
 
 /*
  * Take the next response: copy it (shape.rsp_size bytes) into *rsp once.
@@ -294,6 +316,59 @@ static inline int xf_front_ring_get_responses_sized(struct xf_front_ring *r, voi
                                       0 * sizeof(char[sizeof(*(dst)) <= \
                                           sizeof(((union name##_sring_entry *)0)->rsp) ? 1 : -1]))
 
+/*
+ * The per-record batch consumer, Xen's own loop with the hardening kept,
+ * and the fastest shape (no intermediate array: a record goes from the slot
+ * into the caller's variable, usually registers):
+ *
+ *     n = XF_FRONT_RING_POLL(&tx, netif_tx);   rsp_prod read once, checked
+ *     if (n < 0) the back end is broken;
+ *     for (i = 0; i < n; i++) {
+ *         struct netif_tx_response rsp;
+ *         XF_FRONT_RING_COPY_RESPONSE(&tx, netif_tx, i, &rsp);
+ *         handle rsp (validate its id, status...);
+ *     }
+ *     xf_front_ring_consume(&tx, n);
+ *
+ * XF_FRONT_RING_POLL is xf_front_ring_poll() that first checks the named
+ * ring type has the ring's slot size (-XF_EINVAL if not: the copies below
+ * would index the wrong slots), once per batch.
+ * XF_FRONT_RING_COPY_RESPONSE copies response i of the snapshot (i < the
+ * count poll returned): a typed assignment followed by a compiler barrier.
+ * The barrier is what makes it a single fetch: the compiler must have read
+ * the slot before it and may not satisfy a later use of *dst by reading the
+ * slot again, since the barrier may have changed shared memory. (Xen's
+ * RING_COPY_RESPONSE means to do this with a volatile cast, but the cast
+ * qualifies the pointer, not the record, so the compiler may still re-read
+ * or skip fields. A truly volatile record load makes gcc copy the record in
+ * wide words that straddle cache lines in 12-byte slots, measurably slower;
+ * the assignment lets it load each field once at its own width.)
+ * *dst must be of the ring's response type (the assignment checks it).
+ */
+static inline int xf_front_ring_poll_sized(struct xf_front_ring *r, size_t ent_size)
+{
+    if (XF_UNLIKELY(ent_size != r->shape.ent_size))
+        return -XF_EINVAL;
+    return xf_front_ring_poll(r);
+}
+
+#define XF_FRONT_RING_POLL(r, name) \
+    xf_front_ring_poll_sized((r), sizeof(union name##_sring_entry))
+
+#define XF_FRONT_RING_COPY_RESPONSE(r, name, i, dst) do { \
+        *(dst) = *(const __typeof__(((union name##_sring_entry *)0)->rsp) *)(const void *) \
+            xf_ring__slot((r)->ents, (r)->nr_ents, sizeof(union name##_sring_entry), \
+                          (r)->rsp_cons + (i)); \
+        XF_BARRIER(); /* the copy is taken: no re-reading the slot for it */ \
+    } while (0)
+
+/* The first n responses of the snapshot are handled: consume them
+ * (n <= the count xf_front_ring_poll() returned; their slots become free). */
+static inline void xf_front_ring_consume(struct xf_front_ring *r, uint32_t n)
+{
+    r->rsp_cons += n;
+}
+
 /* Request slot i of the batch being built (i < xf_front_ring_free()), typed
  * as the ring's request: fill it in place, then xf_front_ring_produce(). */
 #define XF_FRONT_RING_REQ(r, name, i) \
@@ -364,8 +439,20 @@ int xf_back_ring_get_request(struct xf_back_ring *r, void *req);
 int xf_back_ring_put_response(struct xf_back_ring *r, const void *rsp);
 
 /* Publish responses; true when the front end should be notified
- * (RING_PUSH_RESPONSES_AND_CHECK_NOTIFY). */
-bool xf_back_ring_push(struct xf_back_ring *r);
+ * (RING_PUSH_RESPONSES_AND_CHECK_NOTIFY). Inline, as the front end's. */
+static inline bool xf_back_ring_push(struct xf_back_ring *r)
+{
+    RING_IDX old = r->rsp_pushed;     /* ours, not the page's: see above */
+    RING_IDX new = r->rsp_prod_pvt;
+    RING_IDX event;
+
+    XF_WMB();                         /* responses before their index */
+    XF_WRITE_ONCE(r->sring->rsp_prod, new);
+    r->rsp_pushed = new;
+    XF_MB();                          /* index before reading rsp_event */
+    event = XF_READ_ONCE(r->sring->rsp_event);
+    return (RING_IDX)(new - event) < (RING_IDX)(new - old);
+}
 
 /* RING_FINAL_CHECK_FOR_REQUESTS: > 0 requests available, 0 idle, or -XF_EPROTO. */
 int xf_back_ring_final_check(struct xf_back_ring *r);
@@ -438,6 +525,45 @@ static inline int xf_back_ring_get_requests_sized(struct xf_back_ring *r, void *
                                     sizeof(union name##_sring_entry) + \
                                     0 * sizeof(char[sizeof(*(dst)) <= \
                                         sizeof(((union name##_sring_entry *)0)->req) ? 1 : -1]))
+
+/*
+ * The back end's per-record batch consumer, the mirror of the front end's:
+ *
+ *     n = XF_BACK_RING_POLL(&b, netif_tx);  req_prod read once, checked
+ *     if (n < 0) the front end is broken (or the type is not the ring's);
+ *     for (i = 0; i < n; i++) {
+ *         struct netif_tx_request q;
+ *         XF_BACK_RING_COPY_REQUEST(&b, netif_tx, i, &q);
+ *         validate q; *XF_BACK_RING_RSP(&b, netif_tx, i) = its response;
+ *     }
+ *     xf_back_ring_consume(&b, n); xf_back_ring_produce(&b, n);
+ *
+ * Response i may be written as soon as request i of the batch is copied:
+ * its slot (rsp_prod_pvt + i) never lies beyond a request already taken.
+ */
+static inline int xf_back_ring_poll_sized(struct xf_back_ring *r, size_t ent_size)
+{
+    if (XF_UNLIKELY(ent_size != r->shape.ent_size))
+        return -XF_EINVAL;
+    return xf_back_ring_poll(r);
+}
+
+#define XF_BACK_RING_POLL(r, name) \
+    xf_back_ring_poll_sized((r), sizeof(union name##_sring_entry))
+
+#define XF_BACK_RING_COPY_REQUEST(r, name, i, dst) do { \
+        *(dst) = *(const __typeof__(((union name##_sring_entry *)0)->req) *)(const void *) \
+            xf_ring__slot((r)->ents, (r)->nr_ents, sizeof(union name##_sring_entry), \
+                          (r)->req_cons + (i)); \
+        XF_BARRIER(); \
+    } while (0)
+
+/* The first n requests of the snapshot are taken (n <= xf_back_ring_poll()'s
+ * count): they are now owed a response each. */
+static inline void xf_back_ring_consume(struct xf_back_ring *r, uint32_t n)
+{
+    r->req_cons += n;
+}
 
 /* Responses owed: requests consumed and not yet answered. */
 static inline uint32_t xf_back_ring_owed(const struct xf_back_ring *r)
