@@ -78,6 +78,49 @@ START_TEST(fast_front_vs_xen_back_netif_tx)
 }
 END_TEST
 
+/* Xen's front end for the blkif tests: a random run of requests, every
+ * field derived from its sequence number, pushed; returns the new count. */
+static uint64_t xen_blkif_produce(blkif_front_ring_t *f, uint64_t *seed, uint64_t sent,
+                                  uint64_t n)
+{
+    bool notify;
+
+    while (sent < n && !RING_FULL(f) && rt_below(seed, 8) != 0) {
+        struct blkif_request *r = RING_GET_REQUEST(f, f->req_prod_pvt);
+
+        memset(r, 0, sizeof(*r));
+        r->operation = (uint8_t)(sent % 4);
+        r->nr_segments = (uint8_t)(sent % 12);
+        r->id = sent;
+        r->sector_number = sent * 8;
+        for (int s = 0; s < r->nr_segments; s++)
+            r->seg[s].gref = (grant_ref_t)(sent + (uint64_t)s);
+        f->req_prod_pvt++;
+        sent++;
+    }
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(f, notify);
+    (void)notify;
+    return sent;
+}
+
+/* ... and its response side: every response in order, OKAY; returns got. */
+static uint64_t xen_blkif_drain(blkif_front_ring_t *f, uint64_t got)
+{
+    RING_IDX rp = f->sring->rsp_prod;
+
+    xen_rmb();
+    while (f->rsp_cons != rp) {
+        struct blkif_response p;
+
+        RING_COPY_RESPONSE(f, f->rsp_cons, &p);
+        f->rsp_cons++;
+        ck_assert_uint_eq(p.id, got);
+        ck_assert_int_eq(p.status, BLKIF_RSP_OKAY);
+        got++;
+    }
+    return got;
+}
+
 /* Xen's front end against a fast-path back end on a multi-page blkif ring
  * (112-byte slots, responses shorter than requests). */
 START_TEST(xen_front_vs_fast_back_blkif)
@@ -93,24 +136,9 @@ START_TEST(xen_front_vs_fast_back_blkif)
     ck_assert_int_eq(xf_back_ring_init(&b, page, 4 * XF_PAGE_SIZE, XF_RING_SHAPE(blkif)), 0);
     while (got < n) {
         struct blkif_request q[32];
-        bool notify;
         int m;
 
-        while (sent < n && !RING_FULL(&f) && rt_below(&seed, 8) != 0) {
-            struct blkif_request *r = RING_GET_REQUEST(&f, f.req_prod_pvt);
-
-            memset(r, 0, sizeof(*r));
-            r->operation = (uint8_t)(sent % 4);
-            r->nr_segments = (uint8_t)(sent % 12);
-            r->id = sent;
-            r->sector_number = sent * 8;
-            for (int s = 0; s < r->nr_segments; s++)
-                r->seg[s].gref = (grant_ref_t)(sent + (uint64_t)s);
-            f.req_prod_pvt++;
-            sent++;
-        }
-        RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&f, notify);
-        (void)notify;
+        sent = xen_blkif_produce(&f, &seed, sent, n);
         m = XF_BACK_RING_GET_REQUESTS(&b, blkif, q, 1 + rt_below(&seed, 32));
         ck_assert_int_ge(m, 0);
         for (int i = 0; i < m; i++, served++) {
@@ -130,20 +158,7 @@ START_TEST(xen_front_vs_fast_back_blkif)
         ck_assert_uint_eq(xf_back_ring_owed(&b), (uint32_t)m);
         xf_back_ring_produce(&b, (uint32_t)m);
         (void)xf_back_ring_push(&b);
-        {
-            RING_IDX rp = f.sring->rsp_prod;
-
-            xen_rmb();
-            while (f.rsp_cons != rp) {
-                struct blkif_response p;
-
-                RING_COPY_RESPONSE(&f, f.rsp_cons, &p);
-                f.rsp_cons++;
-                ck_assert_uint_eq(p.id, got);
-                ck_assert_int_eq(p.status, BLKIF_RSP_OKAY);
-                got++;
-            }
-        }
+        got = xen_blkif_drain(&f, got);
     }
     free(page);
 }
@@ -349,24 +364,9 @@ START_TEST(xen_front_vs_copy_back_blkif)
     XEN_FRONT_RING_INIT(&f, (blkif_sring_t *)page, 4 * XF_PAGE_SIZE);
     ck_assert_int_eq(xf_back_ring_init(&b, page, 4 * XF_PAGE_SIZE, XF_RING_SHAPE(blkif)), 0);
     while (got < n) {
-        bool notify;
         int m;
 
-        while (sent < n && !RING_FULL(&f) && rt_below(&seed, 8) != 0) {
-            struct blkif_request *r = RING_GET_REQUEST(&f, f.req_prod_pvt);
-
-            memset(r, 0, sizeof(*r));
-            r->operation = (uint8_t)(sent % 4);
-            r->nr_segments = (uint8_t)(sent % 12);
-            r->id = sent;
-            r->sector_number = sent * 8;
-            for (int s = 0; s < r->nr_segments; s++)
-                r->seg[s].gref = (grant_ref_t)(sent + (uint64_t)s);
-            f.req_prod_pvt++;
-            sent++;
-        }
-        RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&f, notify);
-        (void)notify;
+        sent = xen_blkif_produce(&f, &seed, sent, n);
         m = XF_BACK_RING_POLL(&b, blkif);
         ck_assert_int_ge(m, 0);
         ck_assert_uint_eq((uint64_t)m, sent - served);
@@ -391,20 +391,7 @@ START_TEST(xen_front_vs_copy_back_blkif)
         ck_assert_uint_eq(xf_back_ring_owed(&b), (uint32_t)m);
         xf_back_ring_produce(&b, (uint32_t)m);
         (void)xf_back_ring_push(&b);
-        {
-            RING_IDX rp = f.sring->rsp_prod;
-
-            xen_rmb();
-            while (f.rsp_cons != rp) {
-                struct blkif_response p;
-
-                RING_COPY_RESPONSE(&f, f.rsp_cons, &p);
-                f.rsp_cons++;
-                ck_assert_uint_eq(p.id, got);
-                ck_assert_int_eq(p.status, BLKIF_RSP_OKAY);
-                got++;
-            }
-        }
+        got = xen_blkif_drain(&f, got);
     }
     free(page);
 }
