@@ -289,6 +289,32 @@ static void ids_answer(unsigned char *slotp, uint32_t size) { (void)slotp; (void
 /* ------------------------------------------------------------------------
  * Front end: we produce requests and consume responses.
  */
+/* What a poll must answer, from the model: the peer's producer index as
+ * the page holds it now, refused if it runs ahead of what can be
+ * outstanding or behind the last validated snapshot (then *snap stays). */
+static int front_poll_model(bool broken, RING_IDX pushed, RING_IDX cons, RING_IDX *snap)
+{
+    RING_IDX p = rd_idx(page, OFF(rsp_prod));
+
+    if (broken || (RING_IDX)(p - cons) > (RING_IDX)(pushed - cons) ||
+        (RING_IDX)(p - cons) < (RING_IDX)(*snap - cons))
+        return -XF_EPROTO;
+    *snap = p;
+    return (int)(RING_IDX)(p - cons);
+}
+
+static int back_poll_model(bool broken, uint32_t nr, RING_IDX rprod, RING_IDX cons,
+                           RING_IDX *snap)
+{
+    RING_IDX p = rd_idx(page, OFF(req_prod));
+
+    if (broken || (RING_IDX)(p - rprod) > nr || (RING_IDX)(p - cons) > (RING_IDX)(p - rprod) ||
+        (RING_IDX)(p - cons) < (RING_IDX)(*snap - cons))
+        return -XF_EPROTO;
+    *snap = p;
+    return (int)(RING_IDX)(p - cons);
+}
+
 static void run_front(const struct geom *g)
 {
     struct xf_front_ring r;
@@ -452,17 +478,9 @@ static void run_front(const struct geom *g)
             peer_write_idx(fz_bool() ? OFF(req_prod) : OFF(rsp_event), fz_u32());
             break;
         case 10: { /* poll */
-            RING_IDX p = rd_idx(page, OFF(rsp_prod));
-            int want;
+            int want = front_poll_model(broken, pushed, cons, &snap);
 
             rc = xf_front_ring_poll(&r);
-            if (broken || (RING_IDX)(p - cons) > (RING_IDX)(pushed - cons) ||
-                (RING_IDX)(p - cons) < (RING_IDX)(snap - cons)) {
-                want = -XF_EPROTO;
-            } else {
-                snap = p;
-                want = (int)(RING_IDX)(p - cons);
-            }
             FZ_CHECK(rc == want, "poll %d, model %d", rc, want);
             if (rc < 0)
                 broken = true;
@@ -579,19 +597,11 @@ static void run_front(const struct geom *g)
             break;
         }
         case 15: { /* the typed per-record consumer: POLL, COPY, consume */
-            RING_IDX p = rd_idx(page, OFF(rsp_prod));
-            int want;
+            int want = g->ent != sizeof(union netif_tx_sring_entry)
+                       ? -XF_EINVAL               /* typed for another ring */
+                       : front_poll_model(broken, pushed, cons, &snap);
 
             rc = XF_FRONT_RING_POLL(&r, netif_tx);
-            if (g->ent != sizeof(union netif_tx_sring_entry)) {
-                want = -XF_EINVAL;               /* typed for another ring */
-            } else if (broken || (RING_IDX)(p - cons) > (RING_IDX)(pushed - cons) ||
-                       (RING_IDX)(p - cons) < (RING_IDX)(snap - cons)) {
-                want = -XF_EPROTO;
-            } else {
-                snap = p;
-                want = (int)(RING_IDX)(p - cons);
-            }
             FZ_CHECK(rc == want, "typed poll %d, model %d", rc, want);
             if (rc == -XF_EPROTO)
                 broken = true;
@@ -777,18 +787,9 @@ static void run_back(const struct geom *g)
             peer_write_idx(fz_bool() ? OFF(rsp_prod) : OFF(req_event), fz_u32());
             break;
         case 9: { /* poll */
-            RING_IDX p = rd_idx(page, OFF(req_prod));
-            int want;
+            int want = back_poll_model(broken, nr, rprod, cons, &snap);
 
             rc = xf_back_ring_poll(&r);
-            if (broken || (RING_IDX)(p - rprod) > nr ||
-                (RING_IDX)(p - cons) > (RING_IDX)(p - rprod) ||
-                (RING_IDX)(p - cons) < (RING_IDX)(snap - cons)) {
-                want = -XF_EPROTO;
-            } else {
-                snap = p;
-                want = (int)(RING_IDX)(p - cons);
-            }
             FZ_CHECK(rc == want, "back poll %d, model %d", rc, want);
             if (rc < 0)
                 broken = true;
@@ -845,20 +846,11 @@ static void run_back(const struct geom *g)
             break;
         }
         case 13: { /* the typed per-record consumer (blkif slots), answered in place */
-            RING_IDX p = rd_idx(page, OFF(req_prod));
-            int want;
+            int want = g->ent != sizeof(union blkif_sring_entry)
+                       ? -XF_EINVAL
+                       : back_poll_model(broken, nr, rprod, cons, &snap);
 
             rc = XF_BACK_RING_POLL(&r, blkif);
-            if (g->ent != sizeof(union blkif_sring_entry)) {
-                want = -XF_EINVAL;
-            } else if (broken || (RING_IDX)(p - rprod) > nr ||
-                       (RING_IDX)(p - cons) > (RING_IDX)(p - rprod) ||
-                       (RING_IDX)(p - cons) < (RING_IDX)(snap - cons)) {
-                want = -XF_EPROTO;
-            } else {
-                snap = p;
-                want = (int)(RING_IDX)(p - cons);
-            }
             FZ_CHECK(rc == want, "typed back poll %d, model %d", rc, want);
             if (rc == -XF_EPROTO)
                 broken = true;
