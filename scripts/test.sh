@@ -29,7 +29,9 @@ mkdir -p "$B/tmp"
 # stay inside the build tree.
 export TMPDIR="$B/tmp"
 dirs=""
-section() { printf '\n===== %s =====\n' "$*"; }
+T0=$(date +%s)
+# Each header says how long the run has taken so far (CI's budget is 20 min).
+section() { printf '\n===== %s (at %ss) =====\n' "$*" "$(($(date +%s) - T0))"; }
 
 section "host gcc, ASan + UBSan"
 meson setup "$B/asan" --werror -Db_sanitize=address,undefined \

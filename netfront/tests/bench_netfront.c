@@ -33,7 +33,12 @@
  * through the simulator's hypercall lock, a malloc and a second copy per
  * packet).
  *
- * Usage: bench_netfront [seconds per case, default 1] [frame size: only it]
+ * Usage: bench_netfront [seconds per case, default 1] [frame size: only it, 0: all]
+ *                       [rounds, default 5]
+ * The cases of a frame size run one after another in each round, the
+ * anchors among them, so a ratio compares figures of the same moment; the
+ * summary per size gives each figure's median and [range] over the rounds
+ * (ratios taken per round).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -63,6 +68,12 @@ static struct xf_netfront *nf;
 static uint64_t tx_done, rx_got, rx_bytes;
 static bool g_discard;                    /* netback reads no tx data */
 static unsigned g_batch;                  /* sends per push (XF_NETFRONT_TX_MORE); 0, 1: each */
+static bool g_quiet;                      /* no per-case lines (the summary only) */
+
+/* One case's throughput and notification figures. */
+struct fig {
+    double pps, gbps, kicks, events;      /* kicks, events: per packet */
+};
 
 __attribute__((noreturn)) static void die(const char *what, int rc)
 {
@@ -218,7 +229,7 @@ static struct samples sm_a, sm_b;
 static unsigned char src[65536];
 
 static void bench_tx(uint32_t len, double secs, bool final_events, bool copy_only,
-                     double *send_Bps, double *lib_Bps)
+                     double *send_Bps, double *lib_Bps, struct fig *f)
 {
     struct xf_netfront_frag fr[3];
     struct xf_netfront_tx t;
@@ -289,18 +300,21 @@ static void bench_tx(uint32_t len, double secs, bool final_events, bool copy_onl
     }
     t1 = now_s();
     xf_netfront_stats(nf, 0, &st);
-    printf("tx %5u B %-5s %s%s: %9.0f pkt/s %7.2f Gbit/s  kicks/pkt %.4f  events/pkt %.4f\n",
-           len, final_events ? "final" : "half", copy_only ? "copy" : "map ",
-           g_batch > 1 ? " (batches of 32)" : "", (double)tx_done / (t1 - t0),
-           (double)tx_done * len * 8 / (t1 - t0) / 1e9, (double)st.notify_tx / (double)sent,
-           (double)st.events_tx / (double)sent);
+    f->pps = (double)tx_done / (t1 - t0);
+    f->gbps = (double)tx_done * len * 8 / (t1 - t0) / 1e9;
+    f->kicks = (double)st.notify_tx / (double)sent;
+    f->events = (double)st.events_tx / (double)sent;
+    if (!g_quiet)
+        printf("tx %5u B %-5s %s%s: %9.0f pkt/s %7.2f Gbit/s  kicks/pkt %.4f  events/pkt %.4f\n",
+               len, final_events ? "final" : "half", copy_only ? "copy" : "map ",
+               g_batch > 1 ? " (batches of 32)" : "", f->pps, f->gbps, f->kicks, f->events);
     *send_Bps = (double)sent * len / ((double)in_send / 1e9);
     *lib_Bps = median_Bps(&sm_a);
     sm_a.n = 0;
     down();
 }
 
-static void bench_rx(uint32_t len, double secs)
+static void bench_rx(uint32_t len, double secs, struct fig *f)
 {
     struct xf_netfront_stats st;
     struct xf_netback_stats bst;
@@ -317,14 +331,19 @@ static void bench_rx(uint32_t len, double secs)
     t1 = now_s();
     xf_netfront_stats(nf, 0, &st);
     xf_netback_stats(be, 0, &bst);
-    printf("rx %5u B       : %9.0f pkt/s %7.2f Gbit/s  events/pkt %.4f  refill kicks/pkt %.4f"
-           "  (netback: %llu stalls, %llu events)\n", len, (double)rx_got / (t1 - t0), (double)rx_bytes * 8 / (t1 - t0) / 1e9,
-           (double)st.events_rx / (double)(rx_got ? rx_got : 1),
-           (double)st.notify_rx / (double)(rx_got ? rx_got : 1),
-           (unsigned long long)bst.rx_stalls, (unsigned long long)bst.events_rx);
-    printf("   guest: budget spent %llu spurious %llu throttled %llu no_buffer %llu posted %u\n",
-           (unsigned long long)st.budget_spent, (unsigned long long)st.spurious, (unsigned long long)st.throttled,
-           (unsigned long long)st.rx_no_buffer, xf_netfront_rx_posted(nf, 0));
+    f->pps = (double)rx_got / (t1 - t0);
+    f->gbps = (double)rx_bytes * 8 / (t1 - t0) / 1e9;
+    f->events = (double)st.events_rx / (double)(rx_got ? rx_got : 1);
+    f->kicks = (double)st.notify_rx / (double)(rx_got ? rx_got : 1);
+    if (!g_quiet) {
+        printf("rx %5u B       : %9.0f pkt/s %7.2f Gbit/s  events/pkt %.4f  refill kicks/pkt %.4f"
+               "  (netback: %llu stalls, %llu events)\n", len, f->pps, f->gbps, f->events,
+               f->kicks, (unsigned long long)bst.rx_stalls, (unsigned long long)bst.events_rx);
+        printf("   guest: budget spent %llu spurious %llu throttled %llu no_buffer %llu posted %u\n",
+               (unsigned long long)st.budget_spent, (unsigned long long)st.spurious,
+               (unsigned long long)st.throttled, (unsigned long long)st.rx_no_buffer,
+               xf_netfront_rx_posted(nf, 0));
+    }
     down();
 }
 
@@ -464,20 +483,137 @@ static double bench_memcpy(uint32_t len, bool shared, double *wall_Bps)
     return median_Bps(&sm_b);
 }
 
+/* The summary: one row per figure, one value per round. */
+#define MAX_ROUNDS 64
+enum {
+    R_TX_PPS, R_TX_GBPS, R_TX_KICKS, R_TX_EVENTS, R_TXF_PPS, R_TXF_EVENTS, R_TXM_PPS,
+    R_TX32_PPS, R_TX32_KICKS, R_RX_PPS, R_RX_GBPS, R_RX_EVENTS, R_RX_KICKS, R_MC, R_MCS,
+    R_COPY_MC, R_COPY_MCS, R_COPY32_MC, R_COPY32_MCS, R_IDLE_MC, R_IDLE_MCS, R_IDLE32_MC,
+    R_WARM_MC, R_WARM32_MC, R_SEND_WALL, N_ROWS
+};
+static const char *const row_name[N_ROWS] = {
+    [R_TX_PPS] = "tx copy, half-way events: pkt/s",
+    [R_TX_GBPS] = "tx copy, half-way events: Gbit/s",
+    [R_TX_KICKS] = "tx copy, half-way events: kicks/pkt",
+    [R_TX_EVENTS] = "tx copy, half-way events: completion events/pkt",
+    [R_TXF_PPS] = "tx copy, Linux's rsp_cons+1 events: pkt/s",
+    [R_TXF_EVENTS] = "tx copy, Linux's rsp_cons+1 events: events/pkt",
+    [R_TXM_PPS] = "tx, netback mapping: pkt/s",
+    [R_TX32_PPS] = "tx copy, pushes of 32: pkt/s",
+    [R_TX32_KICKS] = "tx copy, pushes of 32: kicks/pkt",
+    [R_RX_PPS] = "rx: pkt/s",
+    [R_RX_GBPS] = "rx: Gbit/s",
+    [R_RX_EVENTS] = "rx: events/pkt",
+    [R_RX_KICKS] = "rx: refill kicks/pkt",
+    [R_MC] = "anchor memcpy, cached: GB/s",
+    [R_MCS] = "anchor memcpy, shared: GB/s",
+    [R_COPY_MC] = "copy mode, netback copying / cached memcpy",
+    [R_COPY_MCS] = "copy mode, netback copying / shared memcpy",
+    [R_COPY32_MC] = "copy mode, netback copying, pushes of 32 / cached",
+    [R_COPY32_MCS] = "copy mode, netback copying, pushes of 32 / shared",
+    [R_IDLE_MC] = "copy mode, back end idle, copying / cached",
+    [R_IDLE_MCS] = "copy mode, back end idle, copying / shared",
+    [R_IDLE32_MC] = "copy mode, back end idle, copying, pushes of 32 / cached",
+    [R_WARM_MC] = "copy mode, back end idle, reading nothing / cached",
+    [R_WARM32_MC] = "copy mode, back end idle, reading nothing, pushes of 32 / cached",
+    [R_SEND_WALL] = "send path (wall) / memcpy (wall, cached)",
+};
+static double rows[N_ROWS][MAX_ROUNDS];
+
+static void summarize(uint32_t len, unsigned rounds)
+{
+    printf("summary %u B, %u rounds: median [min, max]\n", len, rounds);
+    for (unsigned k = 0; k < N_ROWS; k++) {
+        double v[MAX_ROUNDS];
+        const char *unit = strstr(row_name[k], " / ") != NULL ? " %" : "";
+        double scale = *unit != '\0' ? 100.0 : 1.0;
+
+        memcpy(v, rows[k], sizeof(double) * rounds);
+        qsort(v, rounds, sizeof(v[0]), cmp_double);
+        printf("  %-66s %10.4g%s [%.4g, %.4g]\n", row_name[k], v[rounds / 2] * scale, unit,
+               v[0] * scale, v[rounds - 1] * scale);
+    }
+    printf("\n");
+}
+
+/* One round of every case for one size, the anchors among them. */
+static void round_of(uint32_t len, double secs, unsigned r)
+{
+    double send_half, send_map, send_final, lib_half, lib_final, lib_map, lib_b32, dummy;
+    double mc, mcs, mc_wall, idle_copy, idle_warm, idle_copy32, idle_warm32;
+    struct fig tx, txf, txm, tx32, rx;
+
+    g_batch = 1;
+    bench_tx(len, secs, false, false, &send_map, &lib_map, &txm);
+    bench_tx(len, secs, false, true, &send_half, &lib_half, &tx);
+    bench_tx(len, secs, true, true, &send_final, &lib_final, &txf);
+    bench_rx(len, secs, &rx);
+    mc = bench_memcpy(len, false, &mc_wall);
+    mcs = bench_memcpy(len, true, NULL);
+    g_discard = false;
+    idle_copy = bench_send_idle(len, secs / 2);
+    g_discard = true;
+    idle_warm = bench_send_idle(len, secs / 2);
+    g_batch = 32;
+    idle_warm32 = bench_send_idle(len, secs / 2);
+    g_discard = false;
+    idle_copy32 = bench_send_idle(len, secs / 2);
+    bench_tx(len, secs, false, true, &dummy, &lib_b32, &tx32);
+    g_batch = 1;
+    rows[R_TX_PPS][r] = tx.pps;
+    rows[R_TX_GBPS][r] = tx.gbps;
+    rows[R_TX_KICKS][r] = tx.kicks;
+    rows[R_TX_EVENTS][r] = tx.events;
+    rows[R_TXF_PPS][r] = txf.pps;
+    rows[R_TXF_EVENTS][r] = txf.events;
+    rows[R_TXM_PPS][r] = txm.pps;
+    rows[R_TX32_PPS][r] = tx32.pps;
+    rows[R_TX32_KICKS][r] = tx32.kicks;
+    rows[R_RX_PPS][r] = rx.pps;
+    rows[R_RX_GBPS][r] = rx.gbps;
+    rows[R_RX_EVENTS][r] = rx.events;
+    rows[R_RX_KICKS][r] = rx.kicks;
+    rows[R_MC][r] = mc / 1e9;
+    rows[R_MCS][r] = mcs / 1e9;
+    rows[R_COPY_MC][r] = lib_half / mc;
+    rows[R_COPY_MCS][r] = lib_half / mcs;
+    rows[R_COPY32_MC][r] = lib_b32 / mc;
+    rows[R_COPY32_MCS][r] = lib_b32 / mcs;
+    rows[R_IDLE_MC][r] = idle_copy / mc;
+    rows[R_IDLE_MCS][r] = idle_copy / mcs;
+    rows[R_IDLE32_MC][r] = idle_copy32 / mc;
+    rows[R_WARM_MC][r] = idle_warm / mc;
+    rows[R_WARM32_MC][r] = idle_warm32 / mc;
+    rows[R_SEND_WALL][r] = send_half / mc_wall;
+    if (!g_quiet)
+        printf("round %u, %u B: copy mode %.0f %% of cached memcpy (%.2f GB/s), %.0f %% of shared"
+               " (%.2f GB/s); send path %.0f %% of memcpy's wall time\n\n", r + 1, len,
+               100.0 * lib_half / mc, mc / 1e9, 100.0 * lib_half / mcs, mcs / 1e9,
+               100.0 * send_half / mc_wall);
+    (void)send_final;
+    (void)lib_final;
+    (void)lib_map;
+}
+
 int main(int argc, char **argv)
 {
     static const uint32_t sizes[] = { 60, 1514, 65226 };
     double secs = argc > 1 ? atof(argv[1]) : 1.0;
     uint32_t only = argc > 2 ? (uint32_t)atoi(argv[2]) : 0;
+    unsigned rounds = argc > 3 ? (unsigned)atoi(argv[3]) : 5;
 
+    if (rounds < 1 || rounds > MAX_ROUNDS || !(secs > 0)) {
+        fprintf(stderr, "usage: bench_netfront [seconds per case] [frame size, 0: all]"
+                " [rounds, 1..%d]\n", MAX_ROUNDS);
+        return 2;
+    }
+    g_quiet = getenv("NF_BENCH_QUIET") != NULL;
     for (unsigned i = 0; i < sizeof(src); i++)
         src[i] = (unsigned char)i;
     calibrate();
-    printf("bench_netfront: simulated netback (2 threads), %.1f s per case\n", secs);
+    printf("bench_netfront: simulated netback (2 threads), %.2f s per case, %u rounds\n", secs,
+           rounds);
     for (unsigned i = 0; i < 3; i++) {
-        double send_half, send_final, send_map, lib_half, lib_final, lib_map, lib_b32, dummy;
-        double mc, mcs, mc_wall, idle_copy, idle_warm, idle_copy32, idle_warm32;
-
         if (only != 0 && sizes[i] != only)
             continue;
         if (getenv("NF_BENCH_IDLE") != NULL) {
@@ -488,45 +624,9 @@ int main(int argc, char **argv)
                    bench_send_idle(sizes[i], secs) / 1e9);
             continue;
         }
-        g_batch = 1;
-        bench_tx(sizes[i], secs, false, false, &send_map, &lib_map);
-        bench_tx(sizes[i], secs, false, true, &send_half, &lib_half);
-        bench_tx(sizes[i], secs, true, true, &send_final, &lib_final);
-        bench_rx(sizes[i], secs);
-        mc = bench_memcpy(sizes[i], false, &mc_wall);
-        mcs = bench_memcpy(sizes[i], true, NULL);
-        g_discard = false;
-        idle_copy = bench_send_idle(sizes[i], secs / 2);
-        g_discard = true;
-        idle_warm = bench_send_idle(sizes[i], secs / 2);
-        g_batch = 32;
-        idle_warm32 = bench_send_idle(sizes[i], secs / 2);
-        g_discard = false;
-        idle_copy32 = bench_send_idle(sizes[i], secs / 2);
-        bench_tx(sizes[i], secs, false, true, &dummy, &lib_b32);
-        g_batch = 1;
-        printf("memcpy %5u B  : cached %.2f GB/s, shared (another CPU reads the pages) %.2f GB/s\n",
-               sizes[i], mc / 1e9, mcs / 1e9);
-        printf("copy %5u B    : front end total, netback copying: %.2f GB/s = %.0f %% of cached,"
-               " %.0f %% of shared memcpy; in batches of 32: %.2f GB/s = %.0f %%, %.0f %%\n",
-               sizes[i], lib_half / 1e9, 100.0 * lib_half / mc, 100.0 * lib_half / mcs,
-               lib_b32 / 1e9, 100.0 * lib_b32 / mc, 100.0 * lib_b32 / mcs);
-        printf("copy %5u B    : front end total, back end idle, copying: %.2f GB/s = %.0f %% of"
-               " cached, %.0f %% of shared memcpy; in batches of 32: %.2f GB/s = %.0f %%, %.0f %%\n",
-               sizes[i], idle_copy / 1e9, 100.0 * idle_copy / mc, 100.0 * idle_copy / mcs,
-               idle_copy32 / 1e9, 100.0 * idle_copy32 / mc, 100.0 * idle_copy32 / mcs);
-        printf("copy %5u B    : front end total, back end idle, reading nothing: %.2f GB/s ="
-               " %.0f %% of cached memcpy; in batches of 32: %.2f GB/s = %.0f %%\n", sizes[i],
-               idle_warm / 1e9, 100.0 * idle_warm / mc, idle_warm32 / 1e9,
-               100.0 * idle_warm32 / mc);
-        /* The figure of earlier versions, computed as they did: wall time
-         * inside send against memcpy's wall time, so runs compare. */
-        printf("copy %5u B    : send path %.2f GB/s (%.2f with netback mapping), memcpy"
-               " (1 MiB footprint, cache) %.2f GB/s: %.0f %%\n\n", sizes[i], send_half / 1e9,
-               send_map / 1e9, mc_wall / 1e9, 100.0 * send_half / mc_wall);
-        (void)send_final;
-        (void)lib_final;
-        (void)lib_map;
+        for (unsigned r = 0; r < rounds; r++)
+            round_of(sizes[i], secs, r);
+        summarize(sizes[i], rounds);
     }
     return 0;
 }
