@@ -37,8 +37,17 @@ def main(path):
             if not m:
                 continue
             label, run, disk, phase, rest = m.groups()
-            fields = dict(kv.split('=', 1) for kv in rest.split())
-            fields = {k: float(v) for k, v in fields.items()}
+            # key=number tokens up to the first other one: a guest's console
+            # line written meanwhile can land in the middle of a line on the
+            # shared serial port ("drops=25381(d15) # bench ...").
+            fields = {}
+            for kv in rest.split():
+                km = re.match(r'([a-z_]+)=(-?[0-9.]+)', kv)
+                if not km:
+                    break
+                fields[km.group(1)] = float(km.group(2))
+                if km.end() != len(kv):
+                    break
             key = (disk, phase)
             if key not in data:
                 data[key] = {}

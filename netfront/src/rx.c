@@ -280,6 +280,27 @@ static void data_slot(struct nf_queue *q, const netif_rx_response_t *rsp, unsign
         finish(q);
 }
 
+/*
+ * Re-arm the rx event and look again (> 0: responses came meanwhile).
+ * By default the next response wakes us (rsp_cons + 1, as Linux). With
+ * rx_event_batch = k the back end notifies only once k more responses are
+ * there, at most half of what is posted so a filling ring always wakes us;
+ * what arrives below that waits for the embedder's next xf_netfront_poll().
+ */
+static int rx_rearm(struct nf_queue *q)
+{
+    uint32_t k = q->nf->cfg.rx_event_batch, half;
+
+    if (k <= 1)
+        return xf_front_ring_final_check(&q->rx);
+    half = (uint32_t)(q->rx.req_pushed - q->rx.rsp_cons) / 2;
+    if (k > half)
+        k = half > 0 ? half : 1;
+    XF_WRITE_ONCE(q->rx.sring->rsp_event, q->rx.rsp_cons + k);
+    XF_MB();    /* the event index before the last look at rsp_prod */
+    return xf_front_ring_poll(&q->rx);
+}
+
 /* Consume responses in bounded batches. */
 static void rx_receive(struct nf_queue *q)
 {
@@ -331,7 +352,7 @@ static void rx_receive(struct nf_queue *q)
         xf_netfront__rx_refill(q);
         if ((unsigned int)n == budget)
             continue;
-        n = xf_front_ring_final_check(&q->rx);
+        n = rx_rearm(q);
         if (n < 0) {
             xf_netfront__broke(nf, q, "rx rsp_prod beyond the requests or backwards", 0);
             return;

@@ -677,6 +677,66 @@ START_TEST(test_tx_more_batches)
 }
 END_TEST
 
+/* rx_event_batch: the back end's push notifies only once that many
+ * responses are there; fewer wait for the embedder's poll. The default
+ * wakes at the first response. */
+static void rx_frames(unsigned n, unsigned seed)
+{
+    unsigned char buf[300];
+
+    for (unsigned i = 0; i < n; i++) {
+        fill(buf, sizeof(buf), seed + i);
+        ck_assert_int_eq(xf_netback_rx_inject(be, 0, buf, sizeof(buf), 0, 0, 0), 0);
+    }
+    ck_assert_int_eq(xf_netback_rx_process(be, 0), (int)n);
+}
+
+START_TEST(test_rx_event_batch)
+{
+    struct xf_netfront_config c;
+    struct xf_netfront_stats s0, s1;
+
+    world_up_cfg(NULL);
+    fcfg_default(&c);
+    c.rx_event_batch = 8;
+    nf_up(&c);
+    /* The ring starts armed at the first response (rsp_event 1). */
+    rx_frames(1, 0);
+    pump();
+    ck_assert_uint_eq(nrx, 1);
+    xf_netfront_stats(nf, 0, &s0);
+    /* 3 < 8: no event; the frames wait for the poll. */
+    rx_frames(3, 1);
+    pump();
+    ck_assert_uint_eq(nrx, 1);
+    xf_netfront_stats(nf, 0, &s1);
+    ck_assert_uint_eq(s1.events_rx, s0.events_rx);
+    ck_assert_int_gt(xf_netfront_poll(nf), 0);
+    ck_assert_uint_eq(nrx, 4);
+    /* 8 responses in one push: one event, all taken by the handler. */
+    rx_frames(8, 4);
+    pump();
+    ck_assert_uint_eq(nrx, 12);
+    xf_netfront_stats(nf, 0, &s0);
+    ck_assert_uint_eq(s0.events_rx, s1.events_rx + 1);
+    for (unsigned i = 0; i < 12; i++)
+        ck_assert(check_pattern(rxs[i].data, 300, i));
+    ck_assert_uint_eq(xf_netfront_rx_posted(nf, 0), 256);
+    world_down();
+
+    /* The default: a lone frame is delivered by its own event. */
+    world_up_cfg(NULL);
+    fcfg_default(&c);
+    nf_up(&c);
+    for (unsigned i = 0; i < 3; i++) {
+        rx_frames(1, i);
+        pump();
+        ck_assert_uint_eq(nrx, i + 1);
+    }
+    world_down();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("netfront_data");
@@ -699,6 +759,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_auto_traffic);
     tcase_add_test(tc, test_budget);
     tcase_add_test(tc, test_tx_more_batches);
+    tcase_add_test(tc, test_rx_event_batch);
     suite_add_tcase(s, tc);
     return s;
 }

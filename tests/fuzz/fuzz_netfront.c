@@ -488,7 +488,14 @@ static void setup(void)
     nf->rx_spare = 8;
     nf->budget = 1 + fz_u8() % 64;
     nf->storm = 64;
-    nf->cfg.tx_event_final = fz_bool();
+    {
+        /* One byte: bit 0 the tx event mode (as before, so the corpus
+         * keeps its meaning), the rest an rx event batch (0: the default). */
+        uint8_t m = fz_u8();
+
+        nf->cfg.tx_event_final = m & 1;
+        nf->cfg.rx_event_batch = m >> 1;
+    }
     nf->info.sg = fz_bool();
     nf->info.gso_tcpv4 = nf->info.sg && fz_bool();
     nf->info.gso_tcpv6 = nf->info.sg && fz_bool();

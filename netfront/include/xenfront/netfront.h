@@ -225,6 +225,11 @@ struct xf_netfront_config {
     unsigned int rx_spare;            /* more rx pages, for buffers the caller keeps;
                                          0: 64                                           */
     unsigned int budget;              /* responses handled per call and queue; 0: 64    */
+    unsigned int rx_event_batch;      /* rx interrupt moderation: 0, 1: an event at the
+                                         next response (Linux). k > 1: only once k more
+                                         responses are there (at most half of the posted
+                                         buffers); fewer wait for xf_netfront_poll(),
+                                         which the caller must then call on a timer     */
     unsigned int storm_threshold;     /* spurious events in a row before masking; 0: 64 */
     xf_netfront_tx_done_fn *tx_done;
     xf_netfront_rx_fn *rx;
@@ -391,7 +396,9 @@ int xf_netfront_rx_return(struct xf_netfront *nf, uint32_t buf);
 /*
  * Do what the event handlers do, for every queue: reap tx completions,
  * receive, refill, and re-enable a channel masked after an event storm.
- * For polling kernels, and as the periodic safety net of every kernel.
+ * For polling kernels, and as the periodic safety net of every kernel;
+ * with rx_event_batch > 1 it is what receives the frames below the batch,
+ * so call it from a timer of the latency you accept (1 ms, say).
  * Context: any (from a handler it defers to a run in progress). Returns
  * the number of packets completed or received, or -XF_ENOTCONN /
  * -XF_EPROTO.
