@@ -172,6 +172,11 @@ int xf_front_ring_get_response(struct xf_front_ring *r, void *rsp)
 
 int xf_front_ring_final_check(struct xf_front_ring *r)
 {
+    return xf_front_ring_final_check_ahead(r, 1);
+}
+
+int xf_front_ring_final_check_ahead(struct xf_front_ring *r, uint32_t ahead)
+{
     int rc;
 
     if (XF_UNLIKELY(r->error))
@@ -182,7 +187,7 @@ int xf_front_ring_final_check(struct xf_front_ring *r)
     rc = front_refresh(r);
     if (rc != 0)
         return rc;
-    XF_WRITE_ONCE(r->sring->rsp_event, r->rsp_cons + 1);
+    XF_WRITE_ONCE(r->sring->rsp_event, r->rsp_cons + (ahead > 0 ? ahead : 1));
     /* The back end must see rsp_event before we look at rsp_prod again:
      * a response produced in between is then either seen here or notified. */
     XF_MB();

@@ -217,6 +217,46 @@ START_TEST(fast_consumer_refuses_backwards)
 }
 END_TEST
 
+/* final_check_ahead(k): Xen's back end (its own macro) notifies only at
+ * the k-th response on; 0 and 1 are final_check; with responses already
+ * there it reports them and leaves rsp_event alone. */
+START_TEST(final_check_ahead_notifies_at_the_kth_response)
+{
+    void *page = rt_pages(0, 0);
+    netif_tx_sring_t *sr = page;
+    netif_tx_back_ring_t xb;
+    struct xf_front_ring f;
+    int notify;
+
+    ck_assert_int_eq(xf_front_ring_init(&f, page, XF_PAGE_SIZE, XF_RING_SHAPE(netif_tx)), 0);
+    BACK_RING_INIT(&xb, sr, XF_PAGE_SIZE);
+    xf_front_ring_produce(&f, 12);
+    (void)xf_front_ring_push(&f);
+    xb.req_cons = sr->req_prod;
+    ck_assert_int_eq(xf_front_ring_final_check_ahead(&f, 4), 0);
+    ck_assert_uint_eq(sr->rsp_event, 4);
+    for (int i = 0; i < 3; i++) {                 /* responses 1-3: silent */
+        xb.rsp_prod_pvt++;
+        RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&xb, notify);
+        ck_assert_int_eq(notify, 0);
+    }
+    /* Responses are there: reported, the event index untouched. */
+    ck_assert_int_eq(xf_front_ring_final_check_ahead(&f, 4), 3);
+    ck_assert_uint_eq(sr->rsp_event, 4);
+    xb.rsp_prod_pvt++;                            /* the 4th */
+    RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&xb, notify);
+    ck_assert_int_eq(notify, 1);
+    ck_assert_int_eq(xf_front_ring_poll(&f), 4);
+    xf_front_ring_consume(&f, 4);
+    ck_assert_int_eq(xf_front_ring_final_check_ahead(&f, 0), 0);   /* 0 = 1 */
+    ck_assert_uint_eq(sr->rsp_event, 5);
+    xb.rsp_prod_pvt++;
+    RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&xb, notify);
+    ck_assert_int_eq(notify, 1);
+    free(page);
+}
+END_TEST
+
 /* A front end that publishes more requests than the ring holds is caught
  * by the back end's batch consumer. */
 START_TEST(fast_back_refuses_overflow)
@@ -446,6 +486,7 @@ int main(void)
     tcase_add_test(tc, copy_front_vs_xen_back_netif_tx);
     tcase_add_test(tc, xen_front_vs_copy_back_blkif);
     tcase_add_test(tc, copy_consumers_refuse_hostile_indices_and_wrong_types);
+    tcase_add_test(tc, final_check_ahead_notifies_at_the_kth_response);
     suite_add_tcase(s, tc);
     return xf_check_run(s);
 }

@@ -289,16 +289,10 @@ static void data_slot(struct nf_queue *q, const netif_rx_response_t *rsp, unsign
  */
 static int rx_rearm(struct nf_queue *q)
 {
-    uint32_t k = q->nf->cfg.rx_event_batch, half;
+    uint32_t k = q->nf->cfg.rx_event_batch;
+    uint32_t half = (uint32_t)(q->rx.req_pushed - q->rx.rsp_cons) / 2;
 
-    if (k <= 1)
-        return xf_front_ring_final_check(&q->rx);
-    half = (uint32_t)(q->rx.req_pushed - q->rx.rsp_cons) / 2;
-    if (k > half)
-        k = half > 0 ? half : 1;
-    XF_WRITE_ONCE(q->rx.sring->rsp_event, q->rx.rsp_cons + k);
-    XF_MB();    /* the event index before the last look at rsp_prod */
-    return xf_front_ring_poll(&q->rx);
+    return xf_front_ring_final_check_ahead(&q->rx, k < half ? k : half);
 }
 
 /* Consume responses in bounded batches. */

@@ -438,15 +438,12 @@ static void tx_reap(struct nf_queue *q)
         if (nf->cfg.tx_event_final) {
             n = xf_front_ring_final_check(&q->tx);
         } else {
-            RING_IDX cons = q->tx.rsp_cons;
-            uint32_t out = (uint32_t)(q->tx.req_pushed - cons);
+            uint32_t out = (uint32_t)(q->tx.req_pushed - q->tx.rsp_cons);
 
             /* Half-way through what is outstanding: one event per half
              * of the window rather than per response (fewer interrupts
              * under load; completions may wait for the next poll/send). */
-            XF_WRITE_ONCE(q->tx.sring->rsp_event, cons + (out >> 1) + 1);
-            XF_MB();
-            n = xf_front_ring_poll(&q->tx);
+            n = xf_front_ring_final_check_ahead(&q->tx, (out >> 1) + 1);
         }
         if (n < 0) {
             xf_netfront__broke(nf, q, "tx rsp_prod beyond the requests", 0);

@@ -195,6 +195,14 @@ int xf_front_ring_get_response(struct xf_front_ring *r, void *rsp);
 int xf_front_ring_final_check(struct xf_front_ring *r);
 
 /*
+ * The same with the event `ahead` responses on (rsp_event = rsp_cons +
+ * ahead; 0 counts as 1, which is final_check): fewer interrupts, for a
+ * caller that polls anyway, or that knows ahead responses are coming (a
+ * half-way tx completion event). Responses below that raise no event.
+ */
+int xf_front_ring_final_check_ahead(struct xf_front_ring *r, uint32_t ahead);
+
+/*
  * Put a record that may be shorter than a request slot: len bytes (at most
  * shape.req_size) and the rest of the slot zeroed, so a short record (a
  * netif_extra_info of 8 bytes in a 12-byte tx slot, a 64-byte indirect
