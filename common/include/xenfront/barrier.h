@@ -20,6 +20,16 @@
 
 #define XF_BARRIER() __asm__ __volatile__("" ::: "memory")
 
+/*
+ * XF_FETCHED(obj): obj (in shared memory) has just been copied; from here on
+ * the compiler must treat it as changed. It must therefore have loaded the
+ * copy before this point, and may not satisfy a later use of the copy by
+ * reading obj again (a double fetch, the XSA-155 class). Unlike XF_BARRIER it
+ * says nothing about any other memory, so a loop of single fetches keeps
+ * its ring pointer, mask and index in registers. No instruction is emitted.
+ */
+#define XF_FETCHED(obj) __asm__ __volatile__("" : "+m"(obj))
+
 #if defined(__x86_64__) || defined(__i386__)
 /*
  * x86 is TSO: loads are not reordered with loads, nor stores with stores, so
