@@ -180,9 +180,13 @@ static void view_sync(struct xf_sim *sim, struct sim_dom *d, struct sim_view *v)
         bool mapped_hole = (v->hole[g / 8] >> (g % 8)) & 1u;
         bool overlaid = false;
 
+        if (hole == mapped_hole)
+            continue;
+        /* Only a gfn that changed can be an overlay's: the scan stays one
+         * pass over RAM, not RAM times the overlays. */
         for (unsigned k = 0; k < n; k++)
             overlaid |= want[k] == g;
-        if (hole == mapped_hole || overlaid)
+        if (overlaid)
             continue;
         map_at(v->base + g * PAGE, hole ? -1 : v->mem_fd, (off_t)(g * PAGE),
                PROT_READ | PROT_WRITE);
