@@ -351,9 +351,8 @@ static inline int xf_front_ring_get_responses_sized(struct xf_front_ring *r, voi
  * slot, which is what makes it a single fetch: the compiler must have read
  * the slot before it and may not satisfy a later use of *dst by reading the
  * slot again, since the slot may have changed there. It constrains that
- * slot only (a full compiler barrier per record made gcc reload the ring's
- * pointer, mask and index for every record: 3-4 % of the lockstep
- * benchmark). (Xen's
+ * slot only: a full compiler barrier per record made gcc reload the ring's
+ * pointer, mask and index for every record of a loop without calls. (Xen's
  * RING_COPY_RESPONSE means to do this with a volatile cast, but the cast
  * qualifies the pointer, not the record, so the compiler may still re-read
  * or skip fields. A truly volatile record load makes gcc copy the record in
